@@ -243,7 +243,8 @@ class Cache:
     def _set_node_columns(self, i: int, node: NodeInfo) -> None:
         self.nodes[i] = node
         for r, amount in node.allocatable.items():
-            self.alloc[i, self.resource_column(r)] = amount
+            c = self.resource_column(r)  # may widen the arrays: look them up after
+            self.alloc[i, c] = amount
         for k, v in node.labels.items():
             col = self.label_column(k)
             col.codes[i] = col.code(v)

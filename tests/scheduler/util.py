@@ -128,3 +128,28 @@ class Sim:
         if norm is not None:
             s = norm(state, pi, s)
         return dict(zip(self.cache.node_names(idx), (int(v) for v in s), strict=True))
+
+
+def containers(*reqs: dict[str, str], image: str = "busybox") -> list[dict[str, Any]]:
+    """One container per requests map (kube tests' st.MakePod().Req(...).Req(...))."""
+    return [{"name": f"c{i}", "image": image, "resources": {"requests": r}} for i, r in enumerate(reqs)]
+
+
+def knode(name: str, milli_cpu: int, memory: int, **kw: Any) -> dict[str, Any]:
+    """kube tests' makeNode(name, milliCPU, memory)."""
+    return node(name, cpu=f"{milli_cpu}m", mem=str(memory), **kw)
+
+
+def score_only(plugin: str, **args: Any) -> dict[str, Any]:
+    """A profile whose only score plugin is `plugin` (filters as default)."""
+    cfg: dict[str, Any] = {
+        "profiles": [
+            {
+                "schedulerName": "default-scheduler",
+                "plugins": {"score": {"disabled": [{"name": "*"}], "enabled": [{"name": plugin}]}},
+            }
+        ]
+    }
+    if args:
+        cfg["profiles"][0]["pluginConfig"] = [{"name": plugin, "args": args}]
+    return cfg
