@@ -21,9 +21,6 @@ class NodeAffinity(Plugin):
     name = "NodeAffinity"
 
     def pre_filter(self, state: CycleState, pod: PodInfo) -> Status | None:
-        if pod.required_terms is not None and not pod.required_terms:
-            # An empty list of terms matches no node.
-            return Status(Code.UNRESOLVABLE, [REASON])
         return None if pod.has_node_constraints else SKIP
 
     def filter(self, state: CycleState, pod: PodInfo) -> list[Fail]:
