@@ -11,5 +11,12 @@ Every failure is a `PatchError(message, code)` the server turns into a Kubernete
 from skiff.apiserver.patch.errors import PatchError
 from skiff.apiserver.patch.jsonpatch import apply_json_patch
 from skiff.apiserver.patch.merge import apply_merge_patch, merge_patch
+from skiff.apiserver.patch.strategic import apply_strategic_patch
 
-__all__ = ["PatchError", "apply_json_patch", "apply_merge_patch", "merge_patch"]
+__all__ = [
+    "PatchError",
+    "apply_json_patch",
+    "apply_merge_patch",
+    "apply_strategic_patch",
+    "merge_patch",
+]
