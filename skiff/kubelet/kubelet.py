@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -185,7 +186,7 @@ class Kubelet:
             worker = self.workers[uid] = PodWorker(self.ctx, pod)
             worker.start()
             assert worker.task is not None
-            worker.task.add_done_callback(lambda _t, uid=uid: self._worker_done(uid))
+            worker.task.add_done_callback(functools.partial(self._worker_done, uid))
         else:
             worker.update(pod)
 
@@ -202,7 +203,7 @@ class Kubelet:
         if worker is not None:
             worker.deleted()
 
-    def _worker_done(self, uid: str) -> None:
+    def _worker_done(self, uid: str, _task: object = None) -> None:
         w = self.workers.get(uid)
         if w is not None and w.done:
             del self.workers[uid]

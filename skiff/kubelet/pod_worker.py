@@ -18,6 +18,7 @@ import asyncio
 import calendar
 import contextlib
 import dataclasses
+import functools
 import logging
 import re
 import time
@@ -194,8 +195,13 @@ class PodWorker:
         self.task = asyncio.create_task(self._run(), name=f"pod-{self.ref.namespace}/{self.ref.name}")
 
     def update(self, pod: core.Pod) -> None:
-        self.pod = pod
-        self.wake.set()
+        old, self.pod = self.pod, pod
+        # Our own status writes come back through the watch: only a change of spec or deletion wakes us.
+        if (
+            old.metadata.deletion_timestamp != pod.metadata.deletion_timestamp
+            or old.metadata.generation != pod.metadata.generation
+        ):
+            self.wake.set()
 
     def deleted(self) -> None:
         self.gone = True
@@ -424,11 +430,12 @@ class PodWorker:
             try:
                 await rt.pull_image(image)
             except RuntimeError_ as exc:
-                self._next_backoff(key)
+                wait = self._next_backoff(key)
                 self.waiting[c.name] = ("ErrImagePull", exc.message)
                 self._event(WARNING, "Failed", f'Failed to pull image "{image}": {exc.message}')
                 self._event(WARNING, "Failed", "Error: ErrImagePull")
-                self._due(time.time() + 0.5)
+                # ErrImagePull shows for half the back-off, ImagePullBackOff for the rest.
+                self._due(time.time() + wait / 2)
                 return False
             self.backoff.pop(key, None)
             self._event(
@@ -490,13 +497,13 @@ class PodWorker:
             self.ctx.http,
             info.started_at or time.time(),
             on_change=self.poke,
-            on_kill=lambda kind, msg, cid=info.id, name=c.name: self._probe_kill(cid, name, kind),
+            on_kill=functools.partial(self._probe_kill, info.id, c.name),
             on_event=lambda reason, msg: self._event(WARNING, reason, msg),
         )
         self.probers[info.id] = prober
         prober.start()
 
-    def _probe_kill(self, cid: str, name: str, kind: str) -> None:
+    def _probe_kill(self, cid: str, name: str, kind: str, message: str) -> None:
         self._event(NORMAL, "Killing", f"Container {name} failed {kind.lower()} probe, will be restarted")
 
         async def kill() -> None:

@@ -98,7 +98,7 @@ class KubeletServer:
         sock.setblocking(False)
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            self.app, log_level="warning", lifespan="off", ws="websockets", access_log=False
+            self.app, log_level="warning", lifespan="off", ws="websockets-sansio", access_log=False
         )
         self.server = _Server(config)
         self.task = asyncio.create_task(self.server.serve(sockets=[sock]), name="kubelet-server")

@@ -239,7 +239,6 @@ class DockerRuntime(Runtime):
                     host_config=host_config,
                     tty=spec.tty,
                     stdin_open=spec.stdin,
-                    ports=[p for p, _ in spec.ports] or None,
                 )["Id"]
             )
 
