@@ -76,6 +76,7 @@ class Kubelet:
         self._sandboxes: dict[str, list[Sandbox]] = {}
         self._containers: dict[str, list[ContainerInfo]] = {}
         self._signatures: dict[str, Any] = {}
+        self._noted: list[tuple[int, str, Sandbox | None, ContainerInfo | None]] = []
         self._relist_started = 0
         self._relist_done = 0
         self._relist_task: asyncio.Task[None] | None = None
@@ -102,6 +103,7 @@ class Kubelet:
             config=self.config,
             state=self.state,
             refresh=self.refresh,
+            note=self.note,
             event=self._event,
             send_status=self._send_status,
             final_delete=self._final_delete,
@@ -213,6 +215,24 @@ class Kubelet:
     def state(self, uid: str) -> tuple[list[Sandbox], list[ContainerInfo]]:
         return list(self._sandboxes.get(uid, [])), list(self._containers.get(uid, []))
 
+    def _signature(self, uid: str) -> Any:
+        return (
+            tuple(sorted((s.id, s.running) for s in self._sandboxes.get(uid, []))),
+            tuple(sorted((c.id, c.state) for c in self._containers.get(uid, []))),
+        )
+
+    def note(self, uid: str, sandbox: Sandbox | None, container: ContainerInfo | None) -> None:
+        """A worker created a sandbox or started a container: put it in the view before the next relist."""
+        # A relist already under way may have listed before this existed: it must not drop it.
+        self._noted.append((self._relist_started, uid, sandbox, container))
+        if sandbox is not None:
+            sandboxes = [s for s in self._sandboxes.get(uid, []) if s.id != sandbox.id]
+            self._sandboxes = {**self._sandboxes, uid: [*sandboxes, sandbox]}
+        if container is not None:
+            containers = [c for c in self._containers.get(uid, []) if c.id != container.id]
+            self._containers = {**self._containers, uid: [*containers, container]}
+        self._signatures[uid] = self._signature(uid)
+
     async def refresh(self) -> None:
         """Returns once a relist that began after this call has finished (concurrent callers share it)."""
         target = self._relist_started + 1
@@ -238,13 +258,15 @@ class Kubelet:
             by_pod_s.setdefault(s.pod.uid, []).append(s)
         for c in containers:
             by_pod_c.setdefault(c.pod.uid, []).append(c)
+        self._noted = [n for n in self._noted if n[0] >= gen]
+        for _, uid, sandbox, container in self._noted:
+            # What the worker noted is newer than what this relist saw.
+            if sandbox is not None:
+                by_pod_s[uid] = [s for s in by_pod_s.get(uid, []) if s.id != sandbox.id] + [sandbox]
+            if container is not None:
+                by_pod_c[uid] = [c for c in by_pod_c.get(uid, []) if c.id != container.id] + [container]
         self._sandboxes, self._containers = by_pod_s, by_pod_c
-        signatures: dict[str, Any] = {}
-        for uid in set(by_pod_s) | set(by_pod_c):
-            signatures[uid] = (
-                tuple(sorted((s.id, s.running) for s in by_pod_s.get(uid, []))),
-                tuple(sorted((c.id, c.state) for c in by_pod_c.get(uid, []))),
-            )
+        signatures = {uid: self._signature(uid) for uid in set(by_pod_s) | set(by_pod_c)}
         for uid in set(signatures) | set(self._signatures):
             if signatures.get(uid) != self._signatures.get(uid):
                 worker = self.workers.get(uid)

@@ -67,6 +67,7 @@ class WorkerContext:
     config: KubeletConfig
     state: Callable[[str], tuple[list[Sandbox], list[ContainerInfo]]]  # the runtime's view of a pod
     refresh: Callable[[], Awaitable[None]]  # relist the runtime now
+    note: Callable[[str, Sandbox | None, ContainerInfo | None], None]  # record what a worker just made
     event: Callable[[core.Pod, str, str, str], None]
     send_status: Callable[[core.Pod, dict[str, Any]], Awaitable[bool]]
     final_delete: Callable[[core.Pod], Awaitable[None]]
@@ -299,7 +300,7 @@ class PodWorker:
                 self._due(time.time() + 5)
                 await self._report([], containers, init_done=False)
                 return
-            await self.ctx.refresh()
+            self.ctx.note(self.uid, sandbox, None)
             sandboxes, containers = self.ctx.state(self.uid)
         self.sandbox = sandbox
 
@@ -312,8 +313,10 @@ class PodWorker:
             if cur is not None and cur.state == "exited" and cur.exit_code == 0:
                 continue
             init_done = False
-            if cur is None or cur.state == "created":
-                changed |= await self._start(c, 0 if cur is None else cur.attempt, init=True)
+            if cur is not None and cur.state == "created":
+                changed |= await self._stuck(cur)
+            elif cur is None:
+                changed |= await self._start(c, 0, init=True)
             elif cur.state == "exited" and self._restarts(cur, init=True):
                 changed |= await self._restart(c, cur, init=True)
             elif cur.state == "exited":
@@ -322,16 +325,29 @@ class PodWorker:
         if init_done:
             for c in pod.spec.containers:
                 cur = by_name.get(c.name, (None, None))[0]
-                if cur is None or cur.state == "created":
-                    changed |= await self._start(c, 0 if cur is None else cur.attempt, init=False)
+                if cur is not None and cur.state == "created":
+                    changed |= await self._stuck(cur)
+                elif cur is None:
+                    changed |= await self._start(c, 0, init=False)
                 elif cur.state == "running":
                     self._ensure_prober(c, cur)
                 elif cur.state == "exited" and self._restarts(cur, init=False):
                     changed |= await self._restart(c, cur, init=False)
         if changed:
             await self.ctx.refresh()
-            sandboxes, containers = self.ctx.state(self.uid)
+        sandboxes, containers = self.ctx.state(self.uid)
         await self._report(sandboxes, containers, init_done=self._init_done(containers))
+
+    async def _stuck(self, cur: ContainerInfo) -> bool:
+        """A container created but never started (the kubelet stopped in between): after a while it is
+        removed, and the next sync starts a fresh attempt. Until then it may be starting right now."""
+        if time.time() - cur.created_at < 10:
+            self._due(cur.created_at + 10)
+            return False
+        with contextlib.suppress(RuntimeError_):
+            await self.ctx.runtime.remove_container(cur.id)
+        self._due(time.time())
+        return True
 
     def _init_done(self, containers: list[ContainerInfo]) -> bool:
         by_name = _latest(containers)
@@ -446,7 +462,7 @@ class PodWorker:
         return True
 
     async def _start(self, c: core.Container, attempt: int, init: bool) -> bool:
-        """Pull, create and start one container attempt; True when the runtime changed."""
+        """Pull, create and start one container attempt; True when the kubelet should relist the runtime."""
         rt = self.ctx.runtime
         assert self.sandbox is not None
         if not await self._pull(c):
@@ -474,13 +490,15 @@ class PodWorker:
             return True
         self.waiting.pop(c.name, None)
         self._event(NORMAL, "Started", f"Started container {c.name}")
-        if not init:
-            try:
-                info = await rt.inspect(cid)
-                self._ensure_prober(c, info)
-            except RuntimeError_:
-                pass
-        return True
+        try:
+            info = await rt.inspect(cid)
+        except RuntimeError_:
+            return True
+        # The new attempt goes into the kubelet's view at once: reported now, not at the next relist.
+        self.ctx.note(self.uid, None, info)
+        if not init and info.state == "running":
+            self._ensure_prober(c, info)
+        return False
 
     # ------------------------------------------------------------------ probes
 

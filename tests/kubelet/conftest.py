@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from skiff.api import core
-from skiff.client import Client
+from skiff.client import ApiError, Client
 from skiff.kubelet.kubelet import Kubelet
 from skiff.kubelet.pod_worker import KubeletConfig
 from skiff.runtime.base import Runtime
@@ -88,11 +88,16 @@ class Cluster:
         loop = asyncio.get_running_loop()
         end = loop.time() + timeout
         while True:
-            pod = await self.pod(name, ns)
-            if pred(pod):
+            try:
+                pod: core.Pod | None = await self.pod(name, ns)
+            except ApiError as exc:
+                if not exc.not_found:
+                    raise
+                pod = None  # not created yet (a mirror pod)
+            if pod is not None and pred(pod):
                 return pod
             if loop.time() > end:
-                raise AssertionError(f"pod {name} never matched; status: {pod.status}")
+                raise AssertionError(f"pod {name} never matched; status: {pod.status if pod else None}")
             await asyncio.sleep(0.2)
 
 
