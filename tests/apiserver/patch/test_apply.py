@@ -329,3 +329,15 @@ def test_apply_sequence_keeps_exactly_the_applied_labels(
     out = server_side_apply(obj, pod(labels=second), "m")
     assert out["metadata"].get("labels", {}) == second
     assert server_side_apply(out, pod(labels=second), "m", now="later")["metadata"] == out["metadata"]
+
+
+def test_called_as_the_api_server_does() -> None:
+    # skiff.apiserver.patching calls with keywords, and with {} when the object is absent.
+    created = server_side_apply({}, pod(), manager="kubectl", force=False, kind="Pod")
+    assert created["spec"] == pod()["spec"]
+    assert entries(created)[0]["manager"] == "kubectl"
+    assert (
+        entries(created)[0]["fieldsV1"] == entries(apply_to_new(pod(), "kubectl", kind="Pod"))[0]["fieldsV1"]
+    )
+    updated = server_side_apply(live(created), pod("nginx:2"), manager="kubectl", force=False, kind="Pod")
+    assert updated["spec"]["containers"][0]["image"] == "nginx:2"
