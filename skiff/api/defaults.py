@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import coordination, core, events, scheduling
+import msgspec
+
+from . import coordination, core, events, kinds, scheduling
+from .codec import DecodeError, from_builtins
 from .quantity import QuantityError, canonical
 from .resources import qos_class
 
@@ -284,3 +287,46 @@ def apply(obj: Any) -> None:
     fn = _DEFAULTERS.get(type(obj))
     if fn is not None:
         fn(obj)
+
+
+# ------------------------------------------------------------------------------- dict-level
+
+
+def _typed(api_version: str, kind: str, obj: dict[str, Any]) -> Any | None:
+    k = kinds.by_kind(api_version, kind)
+    if k is None:
+        return None
+    try:
+        return from_builtins(k.type, obj)
+    except DecodeError:
+        return None  # validation reports the bad field
+
+
+def default_dict(api_version: str, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+    """A defaulted copy of a JSON object (as builtins) of a served kind.
+
+    Returns `obj` itself when the kind is unknown or the object does not fit its type (validation
+    then names the bad field). The copy holds only declared fields, quantities in canonical form.
+    """
+    typed = _typed(api_version, kind, obj)
+    if typed is None:
+        return obj
+    apply(typed)
+    out: dict[str, Any] = msgspec.to_builtins(typed)
+    return out
+
+
+def prepare_create_dict(api_version: str, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+    """default_dict plus what Kubernetes does on create: a pod's status starts as Pending with its QoS
+    class and the not-ready/unreachable tolerations are added; a namespace gets its finalizer."""
+    typed = _typed(api_version, kind, obj)
+    if typed is None:
+        return obj
+    apply(typed)
+    if isinstance(typed, core.Pod):
+        add_default_tolerations(typed)
+        prepare_pod_for_create(typed)
+    elif isinstance(typed, core.Namespace):
+        prepare_namespace_for_create(typed)
+    out: dict[str, Any] = msgspec.to_builtins(typed)
+    return out

@@ -16,7 +16,8 @@ from typing import Any
 
 import msgspec
 
-from . import coordination, core, events, scheduling
+from . import coordination, core, defaults, events, kinds, scheduling
+from .codec import DecodeError, from_builtins
 from .meta import ObjectMeta, Status, StatusCause, StatusDetails, is_valid_time
 from .names import (
     is_dns1123_label,
@@ -87,6 +88,10 @@ class FieldError:
 
     def cause(self) -> StatusCause:
         return StatusCause(reason=self.type, message=self.body(), field=self.field)
+
+    def cause_dict(self) -> dict[str, str]:
+        """The StatusCause as JSON-ready builtins."""
+        return {"reason": self.type, "message": self.body(), "field": self.field}
 
 
 def required(field: str, detail: str = "") -> FieldError:
@@ -221,25 +226,16 @@ def validate_object_meta(
 
 def validate_object_meta_update(new: ObjectMeta, old: ObjectMeta, path: str = "metadata") -> list[FieldError]:
     errs: list[FieldError] = []
+    # An empty value means "not given" (the server fills it from the stored object); deletion
+    # fields are the server's to set, so they are not checked here.
     for field, nv, ov in (
         ("name", new.name, old.name),
         ("namespace", new.namespace, old.namespace),
         ("uid", new.uid, old.uid),
         ("creationTimestamp", new.creation_timestamp, old.creation_timestamp),
     ):
-        if nv != ov:
+        if nv and nv != ov:
             errs.append(invalid(f"{path}.{field}", nv, "field is immutable"))
-    if old.deletion_timestamp and new.deletion_timestamp != old.deletion_timestamp:
-        errs.append(invalid(f"{path}.deletionTimestamp", new.deletion_timestamp, "field is immutable"))
-    if (
-        old.deletion_grace_period_seconds is not None
-        and new.deletion_grace_period_seconds != old.deletion_grace_period_seconds
-    ):
-        errs.append(
-            invalid(
-                f"{path}.deletionGracePeriodSeconds", new.deletion_grace_period_seconds, "field is immutable"
-            )
-        )
     errs.extend(validate_labels(new.labels, f"{path}.labels"))
     errs.extend(validate_annotations(new.annotations, f"{path}.annotations"))
     return errs
@@ -1194,95 +1190,117 @@ _MAX_EVENT_FIELD = 128
 _MAX_NOTE = 1024
 
 
-def validate_event(ev: core.Event) -> list[FieldError]:
-    """core/v1 Event: lenient for the legacy form (no eventTime), strict for the new form."""
-    errs = validate_object_meta(ev.metadata, True, is_dns1123_subdomain)
-    io = ev.involved_object
-    ns = ev.metadata.namespace or ""
-    if io.namespace and ns and io.namespace != ns:
-        errs.append(invalid("involvedObject.namespace", io.namespace, "does not match event.namespace"))
-    if ev.type and ev.type not in _EVENT_TYPES:
-        errs.append(not_supported("type", ev.type, _EVENT_TYPES))
-    if ev.event_time is not None:
-        errs.extend(
-            _new_style_event_errors(
-                ev.reporting_component,
-                ev.reporting_instance,
-                ev.action,
-                ev.reason,
-                "reportingComponent",
-                "reportingInstance",
-            )
-        )
-        if not is_valid_time(ev.event_time):
-            errs.append(invalid("eventTime", ev.event_time, "must be an RFC 3339 time"))
-    for field, value in (("firstTimestamp", ev.first_timestamp), ("lastTimestamp", ev.last_timestamp)):
-        if value is not None and not is_valid_time(value):
-            errs.append(invalid(field, value, "must be an RFC 3339 time"))
-    if ev.message is not None and len(ev.message) > _MAX_NOTE * 4:
-        errs.append(too_long("message", _MAX_NOTE * 4))
-    return errs
-
-
-def _new_style_event_errors(
+def _legacy_event_errors(
+    namespace: str,
+    involved_namespace: str,
+    event_time: str | None,
     controller: str | None,
     instance: str | None,
     action: str | None,
     reason: str | None,
+    note: str | None,
     controller_field: str,
-    instance_field: str,
+    note_field: str,
 ) -> list[FieldError]:
+    """Kubernetes' legacy event rules, which every event passes (both APIs)."""
     errs: list[FieldError] = []
-    if not controller:
-        errs.append(required(controller_field))
+    if not event_time:
+        # Old-style event: its namespace and the involved object's must agree.
+        if not involved_namespace:
+            if namespace not in ("", "default"):
+                errs.append(
+                    invalid("involvedObject.namespace", involved_namespace, "does not match event.namespace")
+                )
+        elif namespace != involved_namespace:
+            errs.append(
+                invalid("involvedObject.namespace", involved_namespace, "does not match event.namespace")
+            )
     else:
-        errs.extend(invalid(controller_field, controller, m) for m in is_qualified_name(controller))
-    if not instance:
-        errs.append(required(instance_field))
-    elif len(instance) > _MAX_EVENT_FIELD:
-        errs.append(invalid(instance_field, instance, f"can have at most {_MAX_EVENT_FIELD} characters"))
-    if not action:
-        errs.append(required("action"))
-    elif len(action) > _MAX_EVENT_FIELD:
-        errs.append(invalid("action", action, f"can have at most {_MAX_EVENT_FIELD} characters"))
-    if not reason:
-        errs.append(required("reason"))
-    elif len(reason) > _MAX_EVENT_FIELD:
-        errs.append(invalid("reason", reason, f"can have at most {_MAX_EVENT_FIELD} characters"))
+        if not involved_namespace and namespace not in ("default", "kube-system"):
+            errs.append(
+                invalid("involvedObject.namespace", involved_namespace, "does not match event.namespace")
+            )
+        if not is_valid_time(event_time):
+            errs.append(invalid("eventTime", event_time, "must be an RFC 3339 time"))
+        if not controller:
+            errs.append(required(controller_field))
+        else:
+            errs.extend(invalid(controller_field, controller, m) for m in is_qualified_name(controller))
+        if not instance:
+            errs.append(required("reportingInstance"))
+        elif len(instance) > _MAX_EVENT_FIELD:
+            errs.append(invalid("reportingInstance", "", f"can have at most {_MAX_EVENT_FIELD} characters"))
+        if not action:
+            errs.append(required("action"))
+        elif len(action) > _MAX_EVENT_FIELD:
+            errs.append(invalid("action", "", f"can have at most {_MAX_EVENT_FIELD} characters"))
+        if not reason:
+            errs.append(required("reason"))
+        elif len(reason) > _MAX_EVENT_FIELD:
+            errs.append(invalid("reason", "", f"can have at most {_MAX_EVENT_FIELD} characters"))
+        if note is not None and len(note) > _MAX_NOTE:
+            errs.append(invalid(note_field, "", f"can have at most {_MAX_NOTE} characters"))
+    return errs
+
+
+def validate_event(ev: core.Event) -> list[FieldError]:
+    """core/v1 Event: Kubernetes' legacy rules (stricter once eventTime is set)."""
+    errs = validate_object_meta(ev.metadata, True, is_dns1123_subdomain)
+    errs.extend(
+        _legacy_event_errors(
+            ev.metadata.namespace or "",
+            ev.involved_object.namespace or "",
+            ev.event_time,
+            ev.reporting_component,
+            ev.reporting_instance,
+            ev.action,
+            ev.reason,
+            ev.message,
+            "reportingComponent",
+            "message",
+        )
+    )
+    for field, value in (("firstTimestamp", ev.first_timestamp), ("lastTimestamp", ev.last_timestamp)):
+        if value and not is_valid_time(value):
+            errs.append(invalid(field, value, "must be an RFC 3339 time"))
     return errs
 
 
 def validate_events_v1(ev: events.Event) -> list[FieldError]:
-    """events.k8s.io/v1 Event: eventTime, reportingController, reportingInstance, action, reason."""
+    """events.k8s.io/v1 Event: the legacy rules plus the strict ones of the new API."""
     errs = validate_object_meta(ev.metadata, True, is_dns1123_subdomain)
-    if not ev.event_time:
-        errs.append(required("eventTime"))
-    elif not is_valid_time(ev.event_time):
-        errs.append(invalid("eventTime", ev.event_time, "must be an RFC 3339 time"))
-    if not ev.type:
-        errs.append(required("type"))
-    elif ev.type not in _EVENT_TYPES:
-        errs.append(not_supported("type", ev.type, _EVENT_TYPES))
-    errs.extend(
-        _new_style_event_errors(
-            ev.reporting_controller,
-            ev.reporting_instance,
-            ev.action,
-            ev.reason,
-            "reportingController",
-            "reportingInstance",
+    if ev.event_time:
+        errs.extend(
+            _legacy_event_errors(
+                ev.metadata.namespace or "",
+                (ev.regarding.namespace if ev.regarding else None) or "",
+                ev.event_time,
+                ev.reporting_controller,
+                ev.reporting_instance,
+                ev.action,
+                ev.reason,
+                ev.note,
+                "reportingController",
+                "note",
+            )
         )
-    )
-    if ev.note is not None and len(ev.note) > _MAX_NOTE:
-        errs.append(too_long("note", _MAX_NOTE))
+    else:
+        errs.append(required("eventTime"))
     if ev.series is not None:
         if ev.series.count < 2:
-            errs.append(invalid("series.count", ev.series.count, "should be at least 2"))
+            errs.append(invalid("series.count", "", "should be at least 2"))
         if not ev.series.last_observed_time:
             errs.append(required("series.lastObservedTime"))
-    ns = ev.metadata.namespace or ""
-    if ev.regarding is not None and ev.regarding.namespace and ns and ev.regarding.namespace != ns:
-        errs.append(invalid("regarding.namespace", ev.regarding.namespace, "does not match event.namespace"))
+    if ev.type not in _EVENT_TYPES:
+        errs.append(invalid("type", "", f"has invalid value: {ev.type or ''}"))
+    for field, value in (
+        ("deprecatedFirstTimestamp", ev.deprecated_first_timestamp),
+        ("deprecatedLastTimestamp", ev.deprecated_last_timestamp),
+        ("deprecatedCount", ev.deprecated_count),
+        ("deprecatedSource", ev.deprecated_source),
+    ):
+        if value:
+            errs.append(invalid(field, "", "needs to be unset"))
     return errs
 
 
@@ -1332,3 +1350,41 @@ def validate_update(new: Any, old: Any) -> list[FieldError]:
     """Validation for replacing old with new."""
     fn = _UPDATE.get(type(new))
     return fn(new, old) if fn is not None else []
+
+
+def validate_dict(
+    api_version: str,
+    kind: str,
+    obj: dict[str, Any],
+    old: dict[str, Any] | None = None,
+    subresource: str | None = None,
+) -> list[dict[str, str]]:
+    """Validate a JSON object (as builtins) of a served kind; causes as dicts (reason, message, field).
+
+    For servers that work on dicts: the object is read into its Struct and defaulted (a copy: `obj`
+    is not changed) before the kind's rules run, as Kubernetes defaults before it validates. `old`
+    selects the update rules; subresource="status" the status-update rules. A body whose fields have
+    the wrong JSON types gives one FieldValueInvalid cause naming the field. Unknown kinds: no causes.
+    """
+    k = kinds.by_kind(api_version, kind)
+    if k is None:
+        return []
+    try:
+        new_obj = from_builtins(k.type, obj)
+    except DecodeError as e:
+        return [{"reason": INVALID, "message": f"Invalid value: {e.message}", "field": e.field or ""}]
+    defaults.apply(new_obj)
+    if old is None:
+        errs = validate(new_obj)
+    else:
+        try:
+            old_obj = from_builtins(k.type, old)
+        except DecodeError:
+            errs = validate(new_obj)
+        else:
+            defaults.apply(old_obj)
+            if subresource == "status" and isinstance(new_obj, core.Pod) and isinstance(old_obj, core.Pod):
+                errs = validate_pod_status_update(new_obj, old_obj)
+            else:
+                errs = validate_update(new_obj, old_obj)
+    return [e.cause_dict() for e in errs]

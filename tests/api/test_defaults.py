@@ -157,3 +157,25 @@ def test_other_kinds() -> None:
     pc = scheduling.PriorityClass(value=5)
     defaults.apply(pc)
     assert pc.preemption_policy == "PreemptLowerPriority"
+
+
+def test_dict_level_helpers() -> None:
+    body = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"containers": [{"name": "c", "image": "nginx", "resources": {"requests": {"cpu": 0.5}}}]},
+        "status": {"phase": "Running"},
+    }
+    out = defaults.prepare_create_dict("v1", "Pod", body)
+    assert out["spec"]["restartPolicy"] == "Always"
+    assert out["spec"]["containers"][0]["resources"]["requests"] == {"cpu": "500m"}
+    assert out["status"] == {"phase": "Pending", "qosClass": "Burstable"}
+    assert len(out["spec"]["tolerations"]) == 2
+    assert body["spec"].get("restartPolicy") is None  # the input is not changed
+    assert defaults.default_dict("v1", "Pod", body)["status"] == {"phase": "Running"}
+    assert defaults.default_dict("v9", "Nope", body) is body
+    bad = {"spec": {"containers": "x"}}
+    assert defaults.default_dict("v1", "Pod", bad) is bad
+    ns = defaults.prepare_create_dict("v1", "Namespace", {"metadata": {"name": "x"}})
+    assert ns["spec"] == {"finalizers": ["kubernetes"]} and ns["status"] == {"phase": "Active"}

@@ -438,12 +438,69 @@ def test_namespace_lease_priority_class_event() -> None:
     assert errors(validation.validate(ev)) == [
         'involvedObject.namespace: Invalid value: "other": does not match event.namespace'
     ]
-    ev2 = events.Event(metadata=ObjectMeta(name="web.2", namespace="default"), type="Normal")
-    got = errors(validation.validate(ev2))
-    assert got == [
-        "eventTime: Required value",
-        "reportingController: Required value",
+    node_event = core.Event(
+        metadata=ObjectMeta(name="n1.1", namespace="default"),
+        involved_object=core.ObjectReference(kind="Node", name="n1"),
+    )
+    assert validation.validate(node_event) == []
+    new_style = core.Event(
+        metadata=ObjectMeta(name="web.3", namespace="default"),
+        involved_object=core.ObjectReference(kind="Pod", name="web", namespace="default"),
+        event_time="2024-01-01T00:00:00.000000Z",
+    )
+    assert errors(validation.validate(new_style)) == [
+        "reportingComponent: Required value",
         "reportingInstance: Required value",
         "action: Required value",
         "reason: Required value",
     ]
+    ev2 = events.Event(metadata=ObjectMeta(name="web.2", namespace="default"), type="Normal")
+    assert errors(validation.validate(ev2)) == ["eventTime: Required value"]
+    ev3 = events.Event(
+        metadata=ObjectMeta(name="web.4", namespace="default"),
+        event_time="2024-01-01T00:00:00.000000Z",
+        type="Info",
+        reporting_controller="skiff.io/kubelet",
+        reporting_instance="kubelet-n1",
+        action="Started",
+        reason="Started",
+        regarding=core.ObjectReference(kind="Pod", name="web", namespace="default"),
+        deprecated_count=3,
+    )
+    assert errors(validation.validate(ev3)) == [
+        'type: Invalid value: "": has invalid value: Info',
+        'deprecatedCount: Invalid value: "": needs to be unset',
+    ]
+
+
+def test_validate_dict() -> None:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+    }
+    assert validation.validate_dict("v1", "Pod", pod) == []  # defaults are applied to a copy first
+    no_image = {**pod, "spec": {"containers": [{"name": "c"}]}}
+    assert validation.validate_dict("v1", "Pod", no_image) == [
+        {"reason": "FieldValueRequired", "message": "Required value", "field": "spec.containers[0].image"}
+    ]
+    wrong_type = {**pod, "spec": {"containers": [{"name": 5}]}}
+    causes = validation.validate_dict("v1", "Pod", wrong_type)
+    assert len(causes) == 1 and causes[0]["field"] == "spec.containers[0].name"
+    assert causes[0]["reason"] == "FieldValueInvalid"
+    changed = {
+        **pod,
+        "spec": {"containers": [{"name": "c", "image": "nginx", "ports": [{"containerPort": 80}]}]},
+    }
+    causes = validation.validate_dict("v1", "Pod", changed, old=pod)
+    assert [c["field"] for c in causes] == ["spec"]
+    assert validation.validate_dict("v1", "Pod", pod, old=pod, subresource="status") == []
+    assert validation.validate_dict("example.com/v1", "Widget", {}) == []
+    lease = {"metadata": {"name": "n1", "namespace": "kube-node-lease"}, "spec": {"leaseDurationSeconds": 0}}
+    assert validation.validate_dict("coordination.k8s.io/v1", "Lease", lease)[0]["field"] == (
+        "spec.leaseDurationSeconds"
+    )
+    no_uid = {**pod, "metadata": {"name": "web", "namespace": "default"}}
+    with_uid = {**pod, "metadata": {"name": "web", "namespace": "default", "uid": "u1"}}
+    assert validation.validate_dict("v1", "Pod", no_uid, old=with_uid) == []  # empty means "not given"
