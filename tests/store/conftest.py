@@ -1,0 +1,56 @@
+"""The conformance suite's backends: every test taking ``backend`` runs against each of them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from skiff.store import Store, open_store
+
+
+class Backend:
+    """Opens stores on one backend and can restart it (the same data, a new process-level store)."""
+
+    name: str
+    url: str
+    prefix = "/registry/"
+
+    def open(self) -> Store:
+        return open_store(self.url, str(self.data_dir))
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+
+    def restart_service(self) -> None:
+        """Restart what holds the data (nothing for SQLite: reopening the file is the restart)."""
+
+
+class SQLiteBackend(Backend):
+    name = "sqlite"
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(data_dir)
+        self.url = f"sqlite:///{data_dir}/store.db?compact_interval=0"
+
+
+BACKENDS = ["sqlite"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        yield SQLiteBackend(tmp_path)
+    else:
+        raise AssertionError(request.param)
+
+
+@pytest.fixture
+async def store(backend: Backend) -> AsyncIterator[Store]:
+    s = backend.open()
+    await s.start()
+    try:
+        yield s
+    finally:
+        await s.close()
