@@ -17,6 +17,7 @@ they may be plain functions or coroutines, and an exception in one is logged, ne
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import inspect
 import logging
@@ -102,7 +103,7 @@ class Informer(Generic[T]):
         h = Handler(on_add, on_update, on_delete)
         self._handlers.append(h)
         if self._synced.is_set() and on_add is not None and self._items:
-            snapshot = list(self._items.values())
+            snapshot = builtins.list(self._items.values())
 
             async def replay() -> None:
                 for obj in snapshot:
@@ -144,10 +145,10 @@ class Informer(Generic[T]):
     def get_by_key(self, key: str) -> T | None:
         return self._items.get(key)
 
-    def list(self) -> list[T]:
+    def list(self) -> builtins.list[T]:
         return list(self._items.values())
 
-    def keys(self) -> list[str]:
+    def keys(self) -> builtins.list[str]:
         return list(self._items)
 
     def __len__(self) -> int:
@@ -156,7 +157,7 @@ class Informer(Generic[T]):
     def __contains__(self, key: object) -> bool:
         return key in self._items
 
-    def by_index(self, index: str, value: str) -> list[T]:
+    def by_index(self, index: str, value: str) -> builtins.list[T]:
         keys = self._indices[index].get(value)
         if not keys:
             return []
@@ -166,7 +167,7 @@ class Informer(Generic[T]):
     def index_keys(self, index: str, value: str) -> set[str]:
         return set(self._indices[index].get(value, ()))
 
-    def index_values(self, index: str) -> list[str]:
+    def index_values(self, index: str) -> builtins.list[str]:
         return [v for v, keys in self._indices[index].items() if keys]
 
     # -------------------------------------------------------------------------- lifecycle

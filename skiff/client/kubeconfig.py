@@ -114,7 +114,9 @@ def load_kubeconfig(path: str | os.PathLike[str] | None = None, context: str | N
         doc = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise KubeconfigError(f"kubeconfig {file} is not valid YAML: {_one_line(str(e))}") from None
-    return parse_kubeconfig(doc, base_dir=os.path.dirname(os.path.abspath(file)), context=context, source=file)
+    return parse_kubeconfig(
+        doc, base_dir=os.path.dirname(os.path.abspath(file)), context=context, source=file
+    )
 
 
 def parse_kubeconfig(

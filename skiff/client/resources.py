@@ -30,7 +30,9 @@ class Resource(Generic[T]):
     def prefix(self) -> str:
         return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
 
-    def path(self, namespace: str | None = None, name: str | None = None, subresource: str | None = None) -> str:
+    def path(
+        self, namespace: str | None = None, name: str | None = None, subresource: str | None = None
+    ) -> str:
         """The URL path of the collection (name None) or of one object, optionally a subresource."""
         parts = [self.prefix]
         if self.namespaced and namespace:
@@ -62,7 +64,9 @@ def resource_for(kind: type[T] | Resource[T]) -> Resource[T]:
 def _lookup(tp: type[Any]) -> Resource[Any]:
     from skiff.api import kinds
 
-    info = kinds.for_type(tp)
+    info = kinds.by_type(tp)
+    if info is None:
+        raise TypeError(f"{getattr(tp, '__name__', tp)!r} is not a kind served by the API (skiff.api.kinds)")
     return Resource(
         group=info.group,
         version=info.version,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -164,15 +164,15 @@ def _meta_get(obj: Any, key: str, attr: str) -> Any:
 
 
 def name_of(obj: Any) -> str | None:
-    return _meta_get(obj, "name", "name")  # type: ignore[no-any-return]
+    return _meta_get(obj, "name", "name")
 
 
 def namespace_of(obj: Any) -> str | None:
-    return _meta_get(obj, "namespace", "namespace")  # type: ignore[no-any-return]
+    return _meta_get(obj, "namespace", "namespace")
 
 
 def resource_version_of(obj: Any) -> str | None:
-    return _meta_get(obj, "resourceVersion", "resource_version")  # type: ignore[no-any-return]
+    return _meta_get(obj, "resourceVersion", "resource_version")
 
 
 def selector_string(sel: str | Mapping[str, str] | None) -> str | None:
@@ -532,7 +532,7 @@ class Client:
         field_selector: str | Mapping[str, str] | None = None,
         timeout_seconds: int | None = None,
         allow_bookmarks: bool = True,
-    ) -> AsyncIterator[WatchEvent[T]]:
+    ) -> AsyncGenerator[WatchEvent[T], None]:
         """Events after resource_version until the server ends the stream (timeout_seconds).
 
         Yields ADDED/MODIFIED/DELETED and BOOKMARK events (a bookmark's object carries only
