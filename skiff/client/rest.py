@@ -447,7 +447,8 @@ class Client:
         resource_version: str | None = None,
         propagation_policy: str | None = None,
     ) -> T | None:
-        """Delete; returns the object when it still exists (graceful deletion), None when it is gone.
+        """Delete; returns the object the server answered with (with deletionTimestamp set when the
+        deletion is graceful, else its final state), or None when it answered with a Status.
 
         uid/resource_version are preconditions: the server answers 409 when they no longer match.
         """
