@@ -34,7 +34,13 @@ def cli() -> None:
 @click.option("--store", "store_url", default="sqlite", show_default=True)
 def up(data_dir: str, port: int, nodes: int, runtime: str, store_url: str) -> None:
     """Run the whole cluster in the foreground."""
-    not_built("up")
+    from skiff.up import UpError, resolve_spec, run_up
+
+    try:
+        spec = resolve_spec(data_dir, port, nodes, runtime, store_url)
+    except UpError as exc:
+        raise UserError(str(exc)) from None
+    sys.exit(run_up(spec))
 
 
 @cli.command()

@@ -6,13 +6,35 @@ decoding can name unknown fields. Fields skiff does not interpret are typed loos
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from .meta import Base, ListBase, Object
 
 Loose = dict[str, Any]
+
+if TYPE_CHECKING:
+    ResourceList = dict[str, str]
+else:
+    # Clients may send quantities as JSON numbers (`cpu: 1` in YAML); decode accepts them and
+    # __post_init__ turns them into strings, so code always sees `dict[str, str]`.
+    ResourceList = dict[str, str | int | float]
+
+
+def _quantity_text(v: int | float) -> str:
+    if isinstance(v, bool):
+        return str(v).lower()  # not a quantity: validation reports it
+    return str(v) if isinstance(v, int) else repr(v)
+
+
+def normalize_resource_list(rl: dict[str, Any] | None) -> None:
+    """Turn numeric quantities into strings in place (see ResourceList)."""
+    if rl:
+        for k, v in rl.items():
+            if not isinstance(v, str):
+                rl[k] = _quantity_text(v)
+
 
 # ----------------------------------------------------------------------------- references
 
@@ -184,9 +206,13 @@ class ResourceClaim(Base):
 
 
 class ResourceRequirements(Base):
-    limits: dict[str, str] | None = None
-    requests: dict[str, str] | None = None
+    limits: ResourceList | None = None
+    requests: ResourceList | None = None
     claims: list[ResourceClaim] | None = None
+
+    def __post_init__(self) -> None:
+        normalize_resource_list(self.limits)
+        normalize_resource_list(self.requests)
 
 
 class ExecAction(Base):
@@ -314,7 +340,7 @@ class PodSpec(Base):
     runtime_class_name: str | None = None
     enable_service_links: bool | None = None
     preemption_policy: str | None = None
-    overhead: dict[str, str] | None = None
+    overhead: ResourceList | None = None
     topology_spread_constraints: list[TopologySpreadConstraint] | None = None
     set_hostname_as_fqdn: bool | None = msgspec.field(default=None, name="setHostnameAsFQDN")
     os: Loose | None = None
@@ -322,6 +348,10 @@ class PodSpec(Base):
     scheduling_gates: list[PodSchedulingGate] | None = None
     resource_claims: list[Loose] | None = None
     resources: ResourceRequirements | None = None
+
+    def __post_init__(self) -> None:
+        if self.overhead:
+            normalize_resource_list(self.overhead)
 
 
 class PodCondition(Base):
@@ -369,12 +399,16 @@ class ContainerStatus(Base):
     image_id: str = msgspec.field(default_factory=str, name="imageID")
     container_id: str | None = msgspec.field(default=None, name="containerID")
     started: bool | None = None
-    allocated_resources: dict[str, str] | None = None
+    allocated_resources: ResourceList | None = None
     resources: ResourceRequirements | None = None
     volume_mounts: list[Loose] | None = None
     user: Loose | None = None
     allocated_resources_status: list[Loose] | None = None
     stop_signal: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.allocated_resources:
+            normalize_resource_list(self.allocated_resources)
 
 
 class PodIP(Base):
@@ -499,8 +533,8 @@ class AttachedVolume(Base):
 
 
 class NodeStatus(Base):
-    capacity: dict[str, str] | None = None
-    allocatable: dict[str, str] | None = None
+    capacity: ResourceList | None = None
+    allocatable: ResourceList | None = None
     phase: str | None = None
     conditions: list[NodeCondition] | None = None
     addresses: list[NodeAddress] | None = None
@@ -512,6 +546,10 @@ class NodeStatus(Base):
     config: Loose | None = None
     runtime_handlers: list[Loose] | None = None
     features: Loose | None = None
+
+    def __post_init__(self) -> None:
+        normalize_resource_list(self.capacity)
+        normalize_resource_list(self.allocatable)
 
 
 class Node(Object):

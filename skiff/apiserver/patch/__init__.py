@@ -1,0 +1,22 @@
+"""Patch engines of the API server, pure functions over plain JSON values.
+
+- `merge.apply_merge_patch`: application/merge-patch+json (RFC 7386)
+- `jsonpatch.apply_json_patch`: application/json-patch+json (RFC 6902)
+- `strategic.apply_strategic_patch`: application/strategic-merge-patch+json
+- `apply`: server-side apply (application/apply-patch+yaml) and managedFields bookkeeping
+
+Every failure is a `PatchError(message, code)` the server turns into a Kubernetes Status.
+"""
+
+from skiff.apiserver.patch.errors import PatchError
+from skiff.apiserver.patch.jsonpatch import apply_json_patch
+from skiff.apiserver.patch.merge import apply_merge_patch, merge_patch
+from skiff.apiserver.patch.strategic import apply_strategic_patch
+
+__all__ = [
+    "PatchError",
+    "apply_json_patch",
+    "apply_merge_patch",
+    "apply_strategic_patch",
+    "merge_patch",
+]

@@ -1,0 +1,45 @@
+"""The one error type of the patch engines; the API server turns it into a Kubernetes Status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_REASONS = {
+    400: "BadRequest",
+    409: "Conflict",
+    413: "RequestEntityTooLarge",
+    422: "Invalid",
+}
+
+
+class PatchError(Exception):
+    """A patch that cannot be applied: `code` is the HTTP status (400, 409, 413 or 422).
+
+    `reason` is the Kubernetes Status reason for that code; `causes` holds Status causes
+    (server-side apply conflicts list one per conflicting field).
+    """
+
+    def __init__(self, message: str, code: int = 422, causes: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.reason = _REASONS.get(code, "BadRequest")
+        self.causes: list[dict[str, Any]] = causes or []
+
+    def status(self) -> dict[str, Any]:
+        """The Status object Kubernetes answers with (callers may add details.name/kind)."""
+        status: dict[str, Any] = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
+        if self.causes:
+            status["details"] = {"causes": list(self.causes)}
+        return status
+
+    def __repr__(self) -> str:
+        return f"PatchError({self.message!r}, {self.code})"

@@ -1,0 +1,284 @@
+"""`skiff up`: the whole cluster in the foreground, one process per component.
+
+The components are the same commands a user can run on separate machines (`skiff apiserver`,
+`skiff scheduler`, `skiff kubelet`, `skiff controller-manager`); `up` only starts them, waits for the API
+server, supervises them (a component that dies is restarted with back-off) and stops them on Ctrl-C or
+SIGTERM. Pods keep running in Docker when `up` stops; on the next `up` the kubelets adopt them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+READY_TIMEOUT_S = 30.0
+STOP_GRACE_S = 5.0
+
+
+class UpError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+@dataclass
+class Component:
+    name: str
+    argv: list[str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_restart: float = 0.0
+    log_file: IO[bytes] | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        self.log_file = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
+        # A new session so that Ctrl-C in the terminal reaches only `up`, which stops the children in order.
+        self.process = subprocess.Popen(
+            self.argv, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def signal(self, sig: int) -> None:
+        if self.alive():
+            assert self.process is not None
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(sig)
+
+    def last_log_line(self) -> str:
+        try:
+            lines = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return lines[-1] if lines else ""
+
+
+def docker_answers() -> tuple[bool, str]:
+    """Whether a Docker daemon answers, and why not when it does not."""
+    if shutil.which("docker") is None and not Path("/var/run/docker.sock").exists():
+        return False, "no docker command and no /var/run/docker.sock"
+    try:
+        import docker  # the SDK; imported here because only this check needs it
+
+        client = docker.from_env(timeout=3)
+        client.ping()
+        client.close()
+        return True, "a Docker daemon answers at /var/run/docker.sock"
+    except Exception as exc:  # any failure means "no usable daemon"
+        return False, f"no Docker daemon answers ({type(exc).__name__})"
+
+
+def choose_runtime(requested: str) -> tuple[str, str]:
+    if requested != "auto":
+        if requested == "docker":
+            ok, why = docker_answers()
+            if not ok:
+                raise UpError(f"--runtime docker was asked for, but {why}")
+        return requested, f"--runtime {requested} was asked for"
+    ok, why = docker_answers()
+    if ok:
+        return "docker", why
+    return "process", f"{why}; the process runtime isolates nothing"
+
+
+def check_port_free(bind: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((bind, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UpError(f"port {port} on {bind} is already in use") from None
+            raise UpError(f"cannot listen on {bind}:{port}: {exc.strerror}") from None
+
+
+def prepare_data_dir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "logs").mkdir(exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise UpError(f"data dir {path} is not writable: {exc.strerror}") from None
+    return path.resolve()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ClusterSpec:
+    data_dir: Path
+    port: int
+    nodes: int
+    runtime: str
+    store_url: str
+    bind: str = "127.0.0.1"
+
+
+class Cluster:
+    """Starts and supervises the components of one cluster."""
+
+    def __init__(self, spec: ClusterSpec, say: Callable[[str], None] = print) -> None:
+        self.spec = spec
+        self.say = say
+        self.components: list[Component] = []
+        self.stopping = threading.Event()
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.spec.data_dir / "kubeconfig"
+
+    def _component(self, name: str, *args: str) -> Component:
+        argv = [sys.executable, "-m", "skiff", *args]
+        comp = Component(name, argv, self.spec.data_dir / "logs" / f"{name}.log")
+        self.components.append(comp)
+        return comp
+
+    def start(self) -> None:
+        spec = self.spec
+        check_port_free(spec.bind, spec.port)
+        runtime, why = choose_runtime(spec.runtime)
+        self.say(f"runtime: {runtime} ({why})")
+
+        # The API server writes the admin kubeconfig once it answers; a stale one must not fool us.
+        with contextlib.suppress(FileNotFoundError):
+            self.kubeconfig.unlink()
+        api = self._component(
+            "apiserver",
+            "apiserver",
+            "--data-dir",
+            str(spec.data_dir),
+            "--store",
+            spec.store_url,
+            "--port",
+            str(spec.port),
+            "--bind",
+            spec.bind,
+        )
+        api.start()
+        self._wait_for_api(api)
+
+        self._component("controller-manager", "controller-manager", "--kubeconfig", str(self.kubeconfig))
+        self._component("scheduler", "scheduler", "--kubeconfig", str(self.kubeconfig))
+        for node in self._node_names(runtime):
+            node_kubeconfig = self.spec.data_dir / f"kubelet-{node}.kubeconfig"
+            # Until the API server issues node credentials, each kubelet gets a copy of the admin's.
+            shutil.copyfile(self.kubeconfig, node_kubeconfig)
+            args = ["kubelet", "--kubeconfig", str(node_kubeconfig), "--node-name", node]
+            args += ["--runtime", runtime, "--port", str(free_port())]
+            if runtime == "hollow":
+                args += ["--count", str(spec.nodes)]
+            args += ["--manifests", str(self.spec.data_dir / "manifests" / node)]
+            (self.spec.data_dir / "manifests" / node).mkdir(parents=True, exist_ok=True)
+            self._component(f"kubelet-{node}", *args)
+        for comp in self.components[1:]:
+            comp.start()
+        self.say(
+            "started: apiserver, controller-manager, scheduler, "
+            + ", ".join(c.name for c in self.components if c.name.startswith("kubelet-"))
+        )
+        self.say(f"logs: {self.spec.data_dir / 'logs'}")
+        self.say(f"export KUBECONFIG={self.kubeconfig}")
+
+    def _node_names(self, runtime: str) -> list[str]:
+        if runtime == "hollow":
+            return ["hollow"]  # one process hosts hollow-0 .. hollow-N-1
+        return [f"node-{i}" for i in range(1, self.spec.nodes + 1)]
+
+    def _wait_for_api(self, api: Component) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        url = f"http://{self.spec.bind}:{self.spec.port}/readyz"
+        while time.monotonic() < deadline:
+            if not api.alive():
+                line = api.last_log_line() or "no output"
+                raise UpError(f"the API server exited: {line}")
+            if self.kubeconfig.exists():
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(url, timeout=1.0).status_code == 200:
+                        return
+            time.sleep(0.05)
+        raise UpError(f"the API server did not answer within {READY_TIMEOUT_S:.0f} s; see {api.log_path}")
+
+    def supervise(self) -> None:
+        """Restarts components that die, with back-off, until stop() is called."""
+        while not self.stopping.wait(0.5):
+            now = time.monotonic()
+            for comp in self.components:
+                if comp.alive() or self.stopping.is_set():
+                    continue
+                if comp.next_restart == 0.0:
+                    delay = min(30.0, 2.0 ** min(comp.restarts, 5))
+                    comp.next_restart = now + delay
+                    code = comp.process.returncode if comp.process else None
+                    self.say(f"{comp.name} exited (code {code}); restarting in {delay:.0f} s")
+                elif now >= comp.next_restart:
+                    comp.restarts += 1
+                    comp.next_restart = 0.0
+                    comp.start()
+
+    def stop(self) -> None:
+        """Stops the components in reverse order of start: kubelets first, the API server last."""
+        self.stopping.set()
+        for comp in reversed(self.components):
+            comp.signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        for comp in reversed(self.components):
+            if comp.process is None:
+                continue
+            try:
+                comp.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                comp.signal(signal.SIGKILL)
+                comp.process.wait()
+            if comp.log_file:
+                comp.log_file.close()
+
+
+def run_up(spec: ClusterSpec) -> int:
+    """The foreground command: start, supervise until Ctrl-C/SIGTERM, stop. Returns the exit code."""
+    cluster = Cluster(spec)
+
+    def on_signal(signum: int, frame: object) -> None:
+        cluster.stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        cluster.start()
+        cluster.supervise()
+    except UpError as exc:
+        print(f"skiff up: {exc}", file=sys.stderr)
+        cluster.stop()
+        return 1
+    print("stopping ...")
+    cluster.stop()
+    print("stopped")
+    return 0
+
+
+def resolve_spec(data_dir: str, port: int, nodes: int, runtime: str, store_url: str) -> ClusterSpec:
+    if nodes < 1:
+        raise UpError("--nodes must be at least 1")
+    if not (0 < port < 65536):
+        raise UpError(f"--port {port} is not a TCP port")
+    path = prepare_data_dir(Path(os.path.expanduser(data_dir)))
+    return ClusterSpec(data_dir=path, port=port, nodes=nodes, runtime=runtime, store_url=store_url)
