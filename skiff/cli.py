@@ -50,7 +50,11 @@ def up(data_dir: str, port: int, nodes: int, runtime: str, store_url: str) -> No
 @click.option("--bind", default="127.0.0.1", show_default=True)
 def apiserver(data_dir: str, store_url: str, port: int, bind: str) -> None:
     """Run the API server."""
-    not_built("apiserver")
+    from skiff.apiserver.server import run
+    from skiff.log import setup_logging
+
+    setup_logging("apiserver")
+    run(data_dir, store_url, bind, port)
 
 
 @cli.command()

@@ -1,0 +1,236 @@
+"""The ASGI application: routing of every API path to discovery, the verbs and subresources.
+
+Resource URLs: /api/v1/... and /apis/GROUP/VERSION/... followed by ``PLURAL[/NAME[/SUB]]`` or
+``namespaces/NS/PLURAL[/NAME[/SUB]]``. Every error is a Status (errors.APIError).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route as StarletteRoute
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+
+from skiff.apiserver import discovery, errors, negotiate, patching, proxy, query, subresources, watch
+from skiff.apiserver.handlers import Handlers, Route
+from skiff.apiserver.openapi import OpenAPI
+from skiff.apiserver.resources import ResourceInfo
+
+log = logging.getLogger("skiff.apiserver")
+
+BODY_VERBS = ("POST", "PUT", "PATCH")
+
+
+class API:
+    def __init__(self, handlers: Handlers, resources: list[ResourceInfo], server_address: str) -> None:
+        self.h = handlers
+        self.resources = resources
+        self.server_address = server_address
+        self.by_gv: dict[tuple[str, str], dict[str, ResourceInfo]] = {}
+        for r in resources:
+            self.by_gv.setdefault((r.group, r.version), {})[r.plural] = r
+        self.openapi = OpenAPI(resources)
+        self.ready = False
+
+    # ------------------------------------------------------------------------------ routing
+
+    def parse(self, path: str) -> tuple[Route | None, bool]:
+        """(route, legacy_watch) for a resource path; raises 404 for unknown paths."""
+        parts = [p for p in path.split("/") if p != ""]
+        if parts[0] == "api":
+            if len(parts) < 2:
+                raise errors.page_not_found(path)
+            group, version, rest = "", parts[1], parts[2:]
+        else:
+            if len(parts) < 3:
+                raise errors.page_not_found(path)
+            group, version, rest = parts[1], parts[2], parts[3:]
+        resources = self.by_gv.get((group, version))
+        if resources is None:
+            raise errors.page_not_found(path)
+        legacy_watch = False
+        if rest and rest[0] == "watch":
+            legacy_watch = True
+            rest = rest[1:]
+        if not rest:
+            return None, False
+        ns: str | None = None
+        if (
+            rest[0] == "namespaces"
+            and len(rest) >= 3
+            and rest[2] in resources
+            and resources[rest[2]].namespaced
+        ):
+            ns = rest[1]
+            rest = rest[2:]
+        info = resources.get(rest[0])
+        if info is None:
+            raise errors.page_not_found(path)
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        if len(rest) > 3:
+            raise errors.page_not_found(path)
+        if sub is not None and sub not in info.subresources:
+            raise errors.page_not_found(path)
+        if ns is not None and not info.namespaced:
+            raise errors.page_not_found(path)
+        for seg in (ns, name):
+            if seg is not None and (seg in (".", "..") or "%" in seg):
+                raise errors.bad_request(
+                    f"invalid resource name {seg!r}: may not be '.' or '..' or contain '%'"
+                )
+        return Route(info, ns, name, sub), legacy_watch
+
+    async def endpoint(self, request: Request) -> Response:
+        try:
+            return await self.dispatch(request)
+        except errors.APIError as e:
+            return negotiate.error_response(e)
+        except Exception as e:  # a bug: log it, answer a Status, keep serving
+            log.exception("internal error on %s %s", request.method, request.url.path)
+            return negotiate.error_response(errors.internal(str(e)))
+
+    async def dispatch(self, request: Request) -> Response:
+        path = request.url.path
+        if path in ("/api", "/api/"):
+            return negotiate.respond(discovery.api_versions(self.server_address))
+        if path in ("/apis", "/apis/"):
+            return negotiate.respond(discovery.api_group_list(self.resources))
+        parts = [p for p in path.split("/") if p]
+        if len(parts) == 2 and parts[0] == "apis":
+            g = discovery.api_group(self.resources, parts[1])
+            if g is None:
+                raise errors.page_not_found(path)
+            return negotiate.respond(g)
+        if (len(parts) == 2 and parts[0] == "api") or (len(parts) == 3 and parts[0] == "apis"):
+            group = "" if parts[0] == "api" else parts[1]
+            rl = discovery.resource_list(self.resources, group, parts[-1])
+            if rl is None:
+                raise errors.page_not_found(path)
+            return negotiate.respond(rl)
+        if not parts or parts[0] not in ("api", "apis"):
+            raise errors.page_not_found(path)
+        r, legacy_watch = self.parse(path)
+        if r is None:
+            raise errors.page_not_found(path)
+        return await self.resource(r, request, legacy_watch)
+
+    async def resource(self, r: Route, request: Request, legacy_watch: bool) -> Response:
+        method = request.method
+        info = r.info
+        h = self.h
+        if r.sub in ("log", "exec"):
+            if r.sub == "log" and method == "GET":
+                return await proxy.logs(h, r, request)
+            raise errors.method_not_allowed()
+        out = negotiate.output_for(request)
+        body: Any = None
+        warnings: list[str] = []
+        if method in BODY_VERBS or (method == "DELETE"):
+            raw = await negotiate.read_body(request)
+            if method == "PATCH":
+                body = raw
+            elif raw.strip():
+                body = negotiate.parse_body(raw, negotiate.media_type(request))
+                if method in ("POST", "PUT"):
+                    body = patching.check_fields(info, body, request, warnings, r.sub)
+            elif method != "DELETE":
+                raise errors.bad_request("the request body is empty")
+        if method == "GET":
+            if r.sub not in (None, "status"):
+                raise errors.method_not_allowed()
+            if legacy_watch or query.boolean(request.query_params, "watch"):
+                if "watch" not in info.verbs:
+                    raise errors.method_not_allowed()
+                return await watch.watch(h, r, request, out)
+            if r.name is None:
+                if "list" not in info.verbs:
+                    raise errors.method_not_allowed()
+                return await h.list_(r, request, out)
+            return await h.get(r, request, out)
+        resp: Response
+        if method == "POST":
+            if r.sub == "binding" or (info.plural == "bindings" and not info.group):
+                if r.name is None and info.plural == "bindings":
+                    r = Route(h.by_store_plural["pods"], r.namespace, None, "binding")
+                resp = await subresources.bind(h, r, request, body)
+            elif r.sub == "eviction":
+                resp = await subresources.evict(h, r, request, body)
+            elif r.name is None and r.sub is None and "create" in info.verbs:
+                if info.namespaced and r.namespace is None:
+                    raise errors.method_not_allowed(
+                        "the server does not allow this method on the requested resource"
+                    )
+                resp = await h.create(r, request, out, body, warnings)
+            else:
+                raise errors.method_not_allowed()
+        elif method == "PUT":
+            if r.name is None or r.sub not in (None, "status") or "update" not in info.verbs:
+                raise errors.method_not_allowed()
+            resp = await h.update(r, request, out, body, warnings)
+        elif method == "PATCH":
+            if r.name is None or r.sub not in (None, "status") or "patch" not in info.verbs:
+                raise errors.method_not_allowed()
+            resp = await patching.patch(h, r, request, out, body, warnings)
+        elif method == "DELETE":
+            if r.sub is not None:
+                raise errors.method_not_allowed()
+            if r.name is None:
+                if "deletecollection" not in info.verbs:
+                    raise errors.method_not_allowed()
+                resp = await h.delete_collection(r, request, out, body)
+            else:
+                if "delete" not in info.verbs:
+                    raise errors.method_not_allowed()
+                resp = await h.delete(r, request, out, body)
+        else:
+            raise errors.method_not_allowed()
+        if warnings:
+            resp.headers["Warning"] = ", ".join(f'299 - "{w}"' for w in warnings)
+        return resp
+
+    # ------------------------------------------------------------------------------ misc endpoints
+
+    async def version(self, request: Request) -> Response:
+        return negotiate.respond(discovery.VERSION)
+
+    async def health(self, request: Request) -> Response:
+        if not self.ready:
+            return PlainTextResponse("not ready", 503)
+        return PlainTextResponse("ok")
+
+    async def openapi_v3(self, request: Request) -> Response:
+        rest = request.path_params.get("rest", "")
+        if not rest:
+            return negotiate.respond_raw(self.openapi.root)
+        doc = self.openapi.docs.get(rest.strip("/"))
+        if doc is None:
+            return negotiate.error_response(errors.page_not_found(request.url.path))
+        return negotiate.respond_raw(doc)
+
+    async def openapi_v2(self, request: Request) -> Response:
+        return negotiate.respond_raw(self.openapi.v2)
+
+    async def websocket(self, ws: WebSocket) -> None:
+        await proxy.exec_ws(self, ws)
+
+    def app(self) -> Starlette:
+        methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        routes = [
+            StarletteRoute("/version", self.version, methods=["GET"]),
+            StarletteRoute("/version/", self.version, methods=["GET"]),
+            StarletteRoute("/healthz", self.health, methods=["GET"]),
+            StarletteRoute("/livez", self.health, methods=["GET"]),
+            StarletteRoute("/readyz", self.health, methods=["GET"]),
+            StarletteRoute("/openapi/v3", self.openapi_v3, methods=["GET"]),
+            StarletteRoute("/openapi/v3/{rest:path}", self.openapi_v3, methods=["GET"]),
+            StarletteRoute("/openapi/v2", self.openapi_v2, methods=["GET"]),
+            WebSocketRoute("/{path:path}", self.websocket),
+            StarletteRoute("/{path:path}", self.endpoint, methods=methods),
+        ]
+        return Starlette(routes=routes)

@@ -1,0 +1,328 @@
+"""The resources skiff serves, each with its kind's Strategy (defaults, status rules, field
+selectors, table columns)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from skiff.apiserver import printers
+from skiff.apiserver.resources import (
+    Obj,
+    ResourceInfo,
+    Strategy,
+    age_column,
+    age_of,
+    column,
+    name_column,
+    name_of,
+)
+
+
+def _get(obj: Obj, *path: str) -> Any:
+    cur: Any = obj
+    for p in path:
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(p)
+    return cur
+
+
+def _s(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+class PodStrategy(Strategy):
+    def prepare_create(self, obj: Obj) -> None:
+        status = obj.get("status")
+        # A new pod's status is the server's: phase Pending (kubelets and the scheduler fill the rest).
+        obj["status"] = {"phase": "Pending"}
+        if isinstance(status, dict) and status.get("qosClass"):
+            obj["status"]["qosClass"] = status["qosClass"]
+
+    def fields(self, obj: Obj) -> dict[str, str]:
+        f = super().fields(obj)
+        spec = obj.get("spec") or {}
+        status = obj.get("status") or {}
+        f["spec.nodeName"] = _s(spec.get("nodeName"))
+        f["spec.restartPolicy"] = _s(spec.get("restartPolicy"))
+        f["spec.schedulerName"] = _s(spec.get("schedulerName"))
+        f["spec.serviceAccountName"] = _s(spec.get("serviceAccountName"))
+        f["spec.hostNetwork"] = _s(bool(spec.get("hostNetwork")))
+        f["status.phase"] = _s(status.get("phase"))
+        f["status.podIP"] = _s(status.get("podIP"))
+        f["status.nominatedNodeName"] = _s(status.get("nominatedNodeName"))
+        return f
+
+    def columns(self) -> list[dict[str, Any]]:
+        return [
+            name_column(),
+            column("Ready", "string", "The aggregate readiness state of this pod for accepting traffic."),
+            column("Status", "string", "The aggregate status of the containers in this pod."),
+            column(
+                "Restarts",
+                "string",
+                "The number of times the containers in this pod have been restarted and when the last "
+                "container in this pod has restarted.",
+            ),
+            age_column(),
+            column(
+                "IP", "string", "IP address allocated to the pod. Routable at least within the cluster.", 1
+            ),
+            column("Node", "string", "Name of the Node this pod is bound to.", 1),
+            column("Nominated Node", "string", "Name of the Node this pod is nominated to.", 1),
+            column("Readiness Gates", "string", "Readiness gates of this pod.", 1),
+        ]
+
+    def cells(self, obj: Obj, now: float) -> list[Any]:
+        ready, status, restarts = printers.pod_cells(obj, now)
+        return [name_of(obj), ready, status, restarts, age_of(obj, now), *printers.pod_wide(obj)]
+
+
+class NodeStrategy(Strategy):
+    def fields(self, obj: Obj) -> dict[str, str]:
+        f = super().fields(obj)
+        f["spec.unschedulable"] = _s(bool(_get(obj, "spec", "unschedulable")))
+        return f
+
+    def columns(self) -> list[dict[str, Any]]:
+        return [
+            name_column(),
+            column("Status", "string", "The status of the node"),
+            column("Roles", "string", "The roles of the node"),
+            age_column(),
+            column("Version", "string", "Kubelet Version reported by the node."),
+            column("Internal-IP", "string", "List of internal IPs.", 1),
+            column("External-IP", "string", "List of external IPs.", 1),
+            column("OS-Image", "string", "OS Image reported by the node.", 1),
+            column("Kernel-Version", "string", "Kernel Version reported by the node.", 1),
+            column("Container-Runtime", "string", "Container Runtime Version reported by the node.", 1),
+        ]
+
+    def cells(self, obj: Obj, now: float) -> list[Any]:
+        return [
+            name_of(obj),
+            printers.node_status(obj),
+            printers.node_roles(obj),
+            age_of(obj, now),
+            _get(obj, "status", "nodeInfo", "kubeletVersion") or "",
+            *printers.node_wide(obj),
+        ]
+
+
+class NamespaceStrategy(Strategy):
+    def prepare_create(self, obj: Obj) -> None:
+        obj["status"] = {"phase": "Active"}
+        spec = obj.setdefault("spec", {})
+        if isinstance(spec, dict):
+            spec.setdefault("finalizers", ["kubernetes"])
+        labels = obj["metadata"].setdefault("labels", {})
+        if isinstance(labels, dict):
+            labels["kubernetes.io/metadata.name"] = obj["metadata"].get("name", "")
+
+    def fields(self, obj: Obj) -> dict[str, str]:
+        f = super().fields(obj)
+        f["status.phase"] = _s(_get(obj, "status", "phase"))
+        return f
+
+    def columns(self) -> list[dict[str, Any]]:
+        return [name_column(), column("Status", "string", "The status of the namespace"), age_column()]
+
+    def cells(self, obj: Obj, now: float) -> list[Any]:
+        return [name_of(obj), _get(obj, "status", "phase") or "", age_of(obj, now)]
+
+
+class EventStrategy(Strategy):
+    has_status = False
+
+    def fields(self, obj: Obj) -> dict[str, str]:
+        f = super().fields(obj)
+        io = obj.get("involvedObject") or {}
+        for k in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath"):
+            f["involvedObject." + k] = _s(io.get(k))
+            f["regarding." + k] = _s(io.get(k))
+        f["reason"] = _s(obj.get("reason"))
+        f["reportingComponent"] = _s(obj.get("reportingComponent"))
+        f["reportingController"] = _s(obj.get("reportingComponent"))
+        f["source"] = _s((obj.get("source") or {}).get("component"))
+        f["type"] = _s(obj.get("type"))
+        return f
+
+    def columns(self) -> list[dict[str, Any]]:
+        return [
+            column("Last Seen", "string", "Time when last this event was observed."),
+            column("Type", "string", "Type of this event (Normal, Warning), new types could be added."),
+            column("Reason", "string", "This should be a short, machine understandable string."),
+            column("Object", "string", "The object that this event is about."),
+            column("Subobject", "string", "The subobject of the involved object.", 1),
+            column("Source", "string", "The component reporting this event.", 1),
+            column("Message", "string", "A human-readable description of the status of this operation."),
+            column("First Seen", "string", "The first time this event was observed.", 1),
+            column("Count", "integer", "The number of times this event has occurred.", 1),
+            column("Name", "string", "The name of the event.", 1, "name"),
+        ]
+
+    def cells(self, obj: Obj, now: float) -> list[Any]:
+        return [
+            printers.event_last_seen(obj, now),
+            obj.get("type") or "",
+            obj.get("reason") or "",
+            printers.event_object(obj),
+            _get(obj, "involvedObject", "fieldPath") or "",
+            printers.event_source(obj),
+            (obj.get("message") or "").strip(),
+            printers.event_first_seen(obj, now),
+            printers.event_count(obj),
+            name_of(obj),
+        ]
+
+
+class LeaseStrategy(Strategy):
+    has_status = False
+
+    def columns(self) -> list[dict[str, Any]]:
+        return [
+            name_column(),
+            column("Holder", "string", "The holder of the lease."),
+            age_column(),
+        ]
+
+    def cells(self, obj: Obj, now: float) -> list[Any]:
+        return [name_of(obj), _get(obj, "spec", "holderIdentity") or "", age_of(obj, now)]
+
+
+class PriorityClassStrategy(Strategy):
+    has_status = False
+
+    def columns(self) -> list[dict[str, Any]]:
+        return [
+            name_column(),
+            column("Value", "integer", "The value of this priority class."),
+            column("Global-Default", "boolean", "If true, this priority class is the global default."),
+            age_column(),
+            column("PreemptionPolicy", "string", "The preemption policy of this priority class."),
+        ]
+
+    def cells(self, obj: Obj, now: float) -> list[Any]:
+        return [
+            name_of(obj),
+            obj.get("value", 0),
+            bool(obj.get("globalDefault", False)),
+            age_of(obj, now),
+            obj.get("preemptionPolicy") or "PreemptLowerPriority",
+        ]
+
+
+class BindingStrategy(Strategy):
+    has_status = False
+
+
+# events.k8s.io/v1 <-> core v1 (the stored shape): field renames.
+_EV_RENAMES = [
+    ("regarding", "involvedObject"),
+    ("note", "message"),
+    ("reportingController", "reportingComponent"),
+    ("deprecatedSource", "source"),
+    ("deprecatedFirstTimestamp", "firstTimestamp"),
+    ("deprecatedLastTimestamp", "lastTimestamp"),
+    ("deprecatedCount", "count"),
+]
+
+
+def events_to_core(obj: Obj) -> Obj:
+    out = dict(obj)
+    for new, old in _EV_RENAMES:
+        out.pop(new, None)
+        if new in obj:
+            out[old] = obj[new]
+    out["apiVersion"] = "v1"
+    out["kind"] = "Event"
+    return out
+
+
+def core_to_events(obj: Obj) -> Obj:
+    out = dict(obj)
+    for new, old in _EV_RENAMES:
+        out.pop(old, None)
+        if old in obj:
+            out[new] = obj[old]
+    out["apiVersion"] = "events.k8s.io/v1"
+    out["kind"] = "Event"
+    return out
+
+
+def build() -> list[ResourceInfo]:
+    pods = PodStrategy()
+    events = EventStrategy()
+    return [
+        ResourceInfo(
+            "",
+            "v1",
+            "Namespace",
+            "namespaces",
+            "namespace",
+            False,
+            NamespaceStrategy(),
+            short_names=["ns"],
+            verbs=["create", "delete", "get", "list", "patch", "update", "watch"],
+            subresources={"status": "Namespace"},
+        ),
+        ResourceInfo(
+            "",
+            "v1",
+            "Pod",
+            "pods",
+            "pod",
+            True,
+            pods,
+            short_names=["po"],
+            categories=["all"],
+            subresources={
+                "status": "Pod",
+                "binding": "Binding",
+                "eviction": "Eviction",
+                "log": "Pod",
+                "exec": "PodExecOptions",
+            },
+        ),
+        ResourceInfo(
+            "",
+            "v1",
+            "Node",
+            "nodes",
+            "node",
+            False,
+            NodeStrategy(),
+            short_names=["no"],
+            subresources={"status": "Node"},
+        ),
+        ResourceInfo("", "v1", "Binding", "bindings", "binding", True, BindingStrategy(), verbs=["create"]),
+        ResourceInfo("", "v1", "Event", "events", "event", True, events, short_names=["ev"]),
+        ResourceInfo(
+            "events.k8s.io",
+            "v1",
+            "Event",
+            "events",
+            "event",
+            True,
+            events,
+            short_names=["ev"],
+            storage_plural="events",
+            to_stored=events_to_core,
+            from_stored=core_to_events,
+        ),
+        ResourceInfo("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, LeaseStrategy()),
+        ResourceInfo(
+            "scheduling.k8s.io",
+            "v1",
+            "PriorityClass",
+            "priorityclasses",
+            "priorityclass",
+            False,
+            PriorityClassStrategy(),
+            short_names=["pc"],
+        ),
+    ]

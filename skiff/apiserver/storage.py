@@ -1,0 +1,184 @@
+"""Objects in the store: keys, resourceVersions, create / guaranteed update / delete.
+
+Values are the object's JSON without ``metadata.resourceVersion``; the resourceVersion of an object
+is the store's mod revision of its key, filled in on every read.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from skiff.apiserver import errors
+from skiff.apiserver.cache import WatchCache, decode
+from skiff.apiserver.resources import Obj, ResourceInfo
+from skiff.apiserver.timeutil import now_rfc3339
+from skiff.store import ConflictError, KeyExistsError, KeyNotFoundError, KeyValue, Store, TooLargeError
+
+PREFIX = "/registry/"
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+# A mutation's answer: None means "the stored object is already right: no write".
+Mutate = Callable[[Obj], Awaitable[Obj | None]]
+
+
+def key_for(info: ResourceInfo, namespace: str, name: str) -> str:
+    if info.namespaced:
+        return f"{PREFIX}{info.store_plural}/{namespace}/{name}"
+    return f"{PREFIX}{info.store_plural}/{name}"
+
+
+def prefix_for(info: ResourceInfo, namespace: str | None) -> str:
+    if info.namespaced and namespace:
+        return f"{PREFIX}{info.store_plural}/{namespace}/"
+    return f"{PREFIX}{info.store_plural}/"
+
+
+def generate_name(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_NAME_CHARS) for _ in range(5))
+
+
+def encode_for_store(obj: Obj) -> bytes:
+    meta = obj.get("metadata")
+    if isinstance(meta, dict) and "resourceVersion" in meta:
+        meta = dict(meta)
+        del meta["resourceVersion"]
+        obj = dict(obj)
+        obj["metadata"] = meta
+    return orjson.dumps(obj)
+
+
+class Storage:
+    def __init__(self, store: Store, cache: WatchCache) -> None:
+        self.store = store
+        self.cache = cache
+
+    def view(self, info: ResourceInfo, stored: Obj) -> Obj:
+        if info.from_stored is not None:
+            out: Obj = info.from_stored(stored)
+            return out
+        return stored
+
+    async def get(self, info: ResourceInfo, namespace: str, name: str) -> tuple[Obj, KeyValue]:
+        kv = await self.store.get(key_for(info, namespace, name))
+        if kv is None:
+            raise errors.not_found(info.group, info.plural, name)
+        obj = decode(kv.value, kv.mod_revision)
+        if obj is None:
+            raise errors.internal(f"stored object {kv.key} does not decode")
+        return obj, kv
+
+    async def create(self, info: ResourceInfo, obj: Obj, dry_run: bool = False) -> Obj:
+        """Stores a new object (already defaulted and validated); returns it with its resourceVersion."""
+        meta = obj["metadata"]
+        key = key_for(info, meta.get("namespace", ""), meta["name"])
+        if dry_run:
+            if await self.store.get(key) is not None:
+                raise errors.already_exists(info.group, info.plural, meta["name"])
+            return obj
+        try:
+            kv = await self.store.create(key, encode_for_store(obj))
+        except KeyExistsError:
+            raise errors.already_exists(info.group, info.plural, meta["name"]) from None
+        except TooLargeError as e:
+            raise errors.too_large(str(e)) from None
+        meta["resourceVersion"] = str(kv.mod_revision)
+        return obj
+
+    async def update(
+        self,
+        info: ResourceInfo,
+        namespace: str,
+        name: str,
+        mutate: Mutate,
+        *,
+        precondition_rv: bool = False,
+        dry_run: bool = False,
+    ) -> tuple[Obj, bool]:
+        """Read, mutate, compare-and-swap; retried on a conflict unless the mutation's object carries
+        its own resourceVersion (then a mismatch is the client's 409). Returns (object, written)."""
+        key = key_for(info, namespace, name)
+        for _ in range(50):
+            current, kv = await self.get(info, namespace, name)
+            new = await mutate(copy.deepcopy(current))
+            if new is None:
+                return current, False
+            want_rv = (new.get("metadata") or {}).get("resourceVersion")
+            if want_rv and want_rv != str(kv.mod_revision):
+                raise errors.conflict(info.group, info.plural, name)
+            if _same(new, current):
+                return current, False
+            if dry_run:
+                return new, False
+            try:
+                nkv = await self.store.update(key, encode_for_store(new), kv.mod_revision)
+            except ConflictError:
+                if want_rv or precondition_rv:
+                    raise errors.conflict(info.group, info.plural, name) from None
+                continue
+            except KeyNotFoundError:
+                raise errors.not_found(info.group, info.plural, name) from None
+            except TooLargeError as e:
+                raise errors.too_large(str(e)) from None
+            new["metadata"]["resourceVersion"] = str(nkv.mod_revision)
+            return new, True
+        raise errors.conflict(info.group, info.plural, name, "too many concurrent updates")
+
+    async def delete(self, info: ResourceInfo, namespace: str, name: str, expected: int) -> Obj:
+        try:
+            kv = await self.store.delete(key_for(info, namespace, name), expected)
+        except KeyNotFoundError:
+            raise errors.not_found(info.group, info.plural, name) from None
+        obj = decode(kv.value, kv.mod_revision)
+        return obj or {}
+
+
+def _same(a: Obj, b: Obj) -> bool:
+    ma = dict(a.get("metadata") or {})
+    mb = dict(b.get("metadata") or {})
+    ma.pop("resourceVersion", None)
+    mb.pop("resourceVersion", None)
+    if ma != mb:
+        return False
+    ka = {k: v for k, v in a.items() if k != "metadata"}
+    kb = {k: v for k, v in b.items() if k != "metadata"}
+    return ka == kb
+
+
+def fill_new_metadata(obj: Obj) -> None:
+    meta = obj["metadata"]
+    meta["uid"] = str(uuid.uuid4())
+    meta["creationTimestamp"] = now_rfc3339()
+    meta.pop("resourceVersion", None)
+    meta.pop("deletionTimestamp", None)
+    meta.pop("deletionGracePeriodSeconds", None)
+    meta.pop("selfLink", None)
+    meta["generation"] = 1
+
+
+def carry_metadata(new: Obj, old: Obj) -> None:
+    """Fields of metadata an update cannot change."""
+    nm = new.setdefault("metadata", {})
+    om = old.get("metadata") or {}
+    for k in (
+        "uid",
+        "creationTimestamp",
+        "namespace",
+        "name",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+    ):
+        if k in om:
+            nm[k] = om[k]
+        else:
+            nm.pop(k, None)
+    nm.pop("selfLink", None)
+
+
+def any_value(v: Any) -> Any:
+    return v
