@@ -144,7 +144,8 @@ class EventRecorder:
     async def stop(self, flush_timeout: float = 5.0) -> None:
         """Send what is queued (up to flush_timeout), then stop the workers."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.flush(), flush_timeout)
+            async with asyncio.timeout(flush_timeout):
+                await self.flush()
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:

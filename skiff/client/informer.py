@@ -134,7 +134,8 @@ class Informer(Generic[T]):
     async def wait_for_sync(self, timeout: float | None = None) -> bool:
         """True once the first list has been applied; False on timeout."""
         try:
-            await asyncio.wait_for(self._synced.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._synced.wait()
         except TimeoutError:
             return False
         return True
@@ -185,8 +186,10 @@ class Informer(Generic[T]):
                 await task
 
     async def run(self) -> None:
-        """List, then watch forever (until cancelled), relisting when the watch history is gone."""
-        need_list = True
+        """List, then watch forever (until cancelled), relisting when the watch history is gone.
+
+        Started again after a stop, it resumes watching from where it was (its cache is kept)."""
+        need_list = not (self._synced.is_set() and self.resource_version)
         backoff = _Backoff()
         while True:
             try:

@@ -136,8 +136,10 @@ class LeaderElector:
             renewed = False
             while time.monotonic() < deadline:
                 left = deadline - time.monotonic()
+                # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancellation.
                 try:
-                    renewed = await asyncio.wait_for(self.try_acquire_or_renew(), max(left, 0.01))
+                    async with asyncio.timeout(max(left, 0.01)):
+                        renewed = await self.try_acquire_or_renew()
                 except TimeoutError:
                     renewed = False
                 if renewed:
