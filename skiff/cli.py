@@ -6,7 +6,10 @@ fix are reported as one readable line and a non-zero exit, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 import click
 
@@ -162,21 +165,39 @@ def controller_manager(
     run_controller_manager(config, options)
 
 
+def _store_command(coro: Coroutine[Any, Any, str]) -> None:
+    """Runs a store command; its errors become one line and exit code 1."""
+    from skiff.store import StoreError
+
+    try:
+        click.echo(asyncio.run(coro))
+    except (StoreError, OSError) as e:
+        raise UserError(str(e)) from None
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
 @cli.command()
-@click.option("--store", "store_url", required=True)
+@click.option("--store", "store_url", required=True, help="sqlite, sqlite:///PATH.db or etcd://HOST:PORT,...")
+@click.option("--data-dir", default=".skiff", show_default=True, help="where --store sqlite lives")
 @click.argument("file")
-def backup(store_url: str, file: str) -> None:
+def backup(store_url: str, data_dir: str, file: str) -> None:
     """Write a consistent snapshot of the store to FILE."""
-    not_built("backup")
+    from skiff.store.backup import backup_command
+
+    _store_command(backup_command(store_url, data_dir, file))
 
 
 @cli.command()
-@click.option("--store", "store_url", required=True)
-@click.option("--force", is_flag=True)
+@click.option("--store", "store_url", required=True, help="sqlite, sqlite:///PATH.db or etcd://HOST:PORT,...")
+@click.option("--data-dir", default=".skiff", show_default=True, help="where --store sqlite lives")
+@click.option("--force", is_flag=True, help="replace the content of a store that is not empty")
 @click.argument("file")
-def restore(store_url: str, force: bool, file: str) -> None:
+def restore(store_url: str, data_dir: str, force: bool, file: str) -> None:
     """Load a snapshot FILE into an empty store."""
-    not_built("restore")
+    from skiff.store.backup import restore_command
+
+    _store_command(restore_command(store_url, data_dir, file, force))
 
 
 @cli.command()
