@@ -100,11 +100,28 @@ def test_kubectl_patch_types(kubectl: Kubectl, ns: str) -> None:
     assert res.returncode != 0
     assert "is invalid" in res.stderr
     assert get(kubectl, ns)["metadata"]["labels"]["x"] == "y"
-    # a strategic patch deleting a container by its merge key
+    # strategic list directives on a field a pod may change: finalizers merge as a set,
+    # $deleteFromPrimitiveList removes one
+    kubectl("patch", "pod", "web", "-n", ns, "-p", '{"metadata":{"finalizers":["a.io/x","b.io/y"]}}')
+    assert get(kubectl, ns)["metadata"]["finalizers"] == ["a.io/x", "b.io/y"]
     kubectl(
+        "patch",
+        "pod",
+        "web",
+        "-n",
+        ns,
+        "-p",
+        '{"metadata":{"$deleteFromPrimitiveList/finalizers":["a.io/x"]}}',
+    )
+    assert get(kubectl, ns)["metadata"]["finalizers"] == ["b.io/y"]
+    kubectl("patch", "pod", "web", "-n", ns, "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
+    # Kubernetes refuses changes to a pod's containers other than the image
+    res = kubectl.run(
         "patch", "pod", "web", "-n", ns, "-p", '{"spec":{"containers":[{"name":"side","$patch":"delete"}]}}',
+        check=False,
     )  # fmt: skip
-    assert images(get(kubectl, ns)) == [("main", "nginx:1")]
+    assert res.returncode != 0 and "Forbidden" in res.stderr
+    assert images(get(kubectl, ns)) == [("main", "nginx:1"), ("side", "busybox:2")]
 
 
 def test_status_of_a_failed_patch(shared_apiserver: APIServerHandle, kubectl: Kubectl, ns: str) -> None:
