@@ -208,12 +208,10 @@ def _ignored(subresource: str, ignored: tuple[Path, ...] | None) -> tuple[Path, 
 
 
 def _owned_values(obj: Any, schema: Field, ignored: tuple[Path, ...], **kw: bool) -> dict[Path, Any]:
-    values = field_values(obj, schema, **kw)
-    return {
-        path: value
-        for path, value in values.items()
-        if path not in _STRIPPED and not any(path[: len(prefix)] == prefix for prefix in ignored)
-    }
+    values = field_values(obj, schema, skip=frozenset(ignored), **kw)
+    for path in _STRIPPED:
+        values.pop(path, None)
+    return values
 
 
 def _find(
@@ -240,9 +238,11 @@ def update_managed_fields(
 ) -> dict[str, Any]:
     """Record a non-apply write (create when `old` is None, update, patch) by `manager`.
 
-    Returns a copy of `new` whose metadata.managedFields gives `manager` (operation Update) every
-    field the write added or changed; other managers lose those fields, and removed fields leave
-    every set. managedFields carried in `new` are ignored: ownership comes from `old`.
+    Returns `new` with a new metadata (the rest is shared, not copied) whose managedFields give
+    `manager` (operation Update) every field the write added or changed; other managers lose
+    those fields, and removed fields leave every set. managedFields carried in `new` are
+    ignored: ownership comes from `old`. Call it after defaulting, as Kubernetes records the
+    defaulted fields for the writer.
     """
     schema = schema_for(kind or str(new.get("kind") or (old or {}).get("kind") or ""))
     skip = _ignored(subresource, ignored)
@@ -263,7 +263,9 @@ def update_managed_fields(
     if changed or me.time is None:
         me.time = now or now_rfc3339()
     me.fields = (me.fields - removed) | changed
-    return _store(deep_copy(new), managers)
+    out = dict(new)  # shares everything but metadata with `new`
+    out["metadata"] = dict(new.get("metadata") or {})
+    return _store(out, managers)
 
 
 # ---- Apply ----------------------------------------------------------------------------------

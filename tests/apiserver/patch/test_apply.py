@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skiff.apiserver.patch import PatchError
@@ -313,6 +313,7 @@ elements = st.one_of(
 path_sets = st.sets(st.lists(elements, min_size=1, max_size=4).map(tuple), max_size=8)
 
 
+@settings(deadline=None, max_examples=60)
 @given(path_sets)
 def test_fieldsv1_round_trips(paths: set[Path]) -> None:
     assert decode_fields(encode_fields(paths)) == paths
@@ -321,6 +322,7 @@ def test_fieldsv1_round_trips(paths: set[Path]) -> None:
 labels = st.dictionaries(st.sampled_from("abcd"), st.sampled_from(["1", "2"]), max_size=4)
 
 
+@settings(deadline=None, max_examples=60)
 @given(labels, labels)
 def test_apply_sequence_keeps_exactly_the_applied_labels(
     first: dict[str, str], second: dict[str, str]
@@ -341,3 +343,67 @@ def test_called_as_the_api_server_does() -> None:
     )
     updated = server_side_apply(live(created), pod("nginx:2"), manager="kubectl", force=False, kind="Pod")
     assert updated["spec"]["containers"][0]["image"] == "nginx:2"
+
+
+containers = st.lists(
+    st.fixed_dictionaries(
+        {"name": st.sampled_from(["a", "b", "c"]), "image": st.sampled_from(["i1", "i2"])},
+        optional={
+            "env": st.lists(
+                st.fixed_dictionaries(
+                    {"name": st.sampled_from(["X", "Y"]), "value": st.sampled_from(["1", "2"])}
+                ),
+                max_size=2,
+                unique_by=lambda e: e["name"],
+            ),
+            "args": st.lists(st.sampled_from(["-v", "-q"]), max_size=2),
+        },
+    ),
+    min_size=1,
+    max_size=3,
+    unique_by=lambda c: c["name"],
+)
+configs = st.builds(
+    lambda labels, cs, fin: {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "labels": labels, "finalizers": fin},
+        "spec": {"containers": cs},
+    },
+    labels,
+    containers,
+    st.lists(st.sampled_from(["f/1", "f/2"]), unique=True, max_size=2),
+)
+steps = st.lists(
+    st.tuples(st.sampled_from(["m1", "m2", "m3"]), configs, st.booleans()), min_size=1, max_size=5
+)
+
+
+@settings(deadline=None, max_examples=60)
+@given(steps)
+def test_random_apply_sequences(sequence: list[tuple[str, dict[str, Any], bool]]) -> None:
+    obj: dict[str, Any] = {}
+    for manager, cfg, force in sequence:
+        try:
+            obj = live(server_side_apply(obj, cfg, manager, force=force))
+        except PatchError as err:
+            assert err.code == 409 and not force
+            assert err.message.startswith("Apply failed with")
+            continue
+        # what was just applied is in the object
+        for c in cfg["spec"]["containers"]:
+            (got,) = [x for x in obj["spec"]["containers"] if x["name"] == c["name"]]
+            assert got["image"] == c["image"]
+            if c.get("args"):
+                assert got["args"] == c["args"]
+            for e in c.get("env", []):
+                assert e in got.get("env", [])
+        for k, v in cfg["metadata"]["labels"].items():
+            assert obj["metadata"]["labels"][k] == v
+        assert set(cfg["metadata"]["finalizers"]) <= set(obj["metadata"].get("finalizers", []))
+        mine = by_manager(obj)[manager]
+        assert decode_fields(mine["fieldsV1"]) == decode_fields(
+            entries(apply_to_new(cfg, manager))[0]["fieldsV1"]
+        )
+        # every entry is well formed and names no field twice for one manager
+        assert len({(e["manager"], e["operation"]) for e in entries(obj)}) == len(entries(obj))
