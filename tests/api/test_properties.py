@@ -44,7 +44,9 @@ def test_quantity_parse_never_crashes(text: str) -> None:
         pass
 
 
-_key = st.from_regex(r"[a-z]([a-z0-9.-]{0,8}[a-z0-9])?(/[a-z]([a-z0-9_.-]{0,8}[a-z0-9])?)?", fullmatch=True)
+_key = st.from_regex(
+    r"([a-z]([a-z0-9-]{0,6}[a-z0-9])?(\.[a-z]{1,4})?/)?[a-z]([a-z0-9_.-]{0,8}[a-z0-9])?", fullmatch=True
+)
 _value = st.from_regex(r"([a-z0-9]([a-z0-9_.-]{0,6}[a-z0-9])?)?", fullmatch=True)
 
 
