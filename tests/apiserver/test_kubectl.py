@@ -71,24 +71,19 @@ def test_create_invalid_is_422(kubectl: Kubectl, ns: str) -> None:
 
 
 def test_apply_twice_and_server_side(kubectl: Kubectl, ns: str) -> None:
-    assert "pod/web created" in kubectl(
-        "apply", "-n", ns, "-f", "-", input=POD.format(name="web", image="busybox:1")
-    )
-    out = kubectl("apply", "-n", ns, "-f", "-", input=POD.format(name="web", image="busybox:2"))
-    assert "pod/web configured" in out
-    assert "unchanged" in kubectl(
-        "apply", "-n", ns, "-f", "-", input=POD.format(name="web", image="busybox:2")
-    )
-    img = kubectl("get", "pod", "web", "-n", ns, "-o", "jsonpath={.spec.containers[0].image}")
-    assert img == "busybox:2"
-    out = kubectl(
-        "apply", "--server-side", "-n", ns, "-f", "-", input=POD.format(name="ssa", image="busybox:1")
-    )
-    assert "serverside-applied" in out
-    out = kubectl(
-        "apply", "--server-side", "-n", ns, "-f", "-", input=POD.format(name="ssa", image="busybox:3")
-    )
-    assert kubectl("get", "pod", "ssa", "-n", ns, "-o", "jsonpath={.spec.containers[0].image}") == "busybox:3"
+    def apply(*flags: str, name: str, image: str) -> str:
+        return kubectl("apply", *flags, "-n", ns, "-f", "-", input=POD.format(name=name, image=image))
+
+    def image(name: str) -> str:
+        return kubectl("get", "pod", name, "-n", ns, "-o", "jsonpath={.spec.containers[0].image}")
+
+    assert "pod/web created" in apply(name="web", image="busybox:1")
+    assert "pod/web configured" in apply(name="web", image="busybox:2")
+    assert "pod/web unchanged" in apply(name="web", image="busybox:2")
+    assert image("web") == "busybox:2"
+    assert "serverside-applied" in apply("--server-side", name="ssa", image="busybox:1")
+    apply("--server-side", name="ssa", image="busybox:3")
+    assert image("ssa") == "busybox:3"
 
 
 def test_replace_with_stale_object_conflicts(kubectl: Kubectl, ns: str) -> None:
