@@ -103,5 +103,5 @@ def open_store(url: str, data_dir: str) -> Store:
         hosts = rest.split("/", 1)[0].split("?", 1)[0]
         if not hosts:
             raise _bad(url, "no endpoints")
-        return EtcdStore(parse_endpoints(url, hosts))  # type: ignore[return-value]
+        return EtcdStore(parse_endpoints(url, hosts))
     raise _bad(url, f"unknown scheme {scheme!r}")

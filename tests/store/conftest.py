@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from skiff.store import Store, open_store
+from tests.fixtures.etcd import EtcdCluster
 
 
 class Backend:
@@ -35,7 +37,23 @@ class SQLiteBackend(Backend):
         self.url = f"sqlite:///{data_dir}/store.db?compact_interval=0"
 
 
-BACKENDS = ["sqlite"]
+class EtcdBackend(Backend):
+    """The session's 3-member cluster; each test keeps to a key prefix of its own."""
+
+    name = "etcd"
+
+    def __init__(self, data_dir: Path, cluster: EtcdCluster) -> None:
+        super().__init__(data_dir)
+        self.cluster = cluster
+        self.url = cluster.url
+        self.prefix = f"/t{next(_counter)}/registry/"
+
+    def restart_service(self) -> None:
+        self.cluster.restart_all()
+
+
+_counter = itertools.count()
+BACKENDS = ["sqlite", "etcd"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -43,7 +61,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     if request.param == "sqlite":
         yield SQLiteBackend(tmp_path)
     else:
-        raise AssertionError(request.param)
+        yield EtcdBackend(tmp_path, request.getfixturevalue("etcd_cluster"))
 
 
 @pytest.fixture

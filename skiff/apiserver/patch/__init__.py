@@ -3,11 +3,19 @@
 - `merge.apply_merge_patch`: application/merge-patch+json (RFC 7386)
 - `jsonpatch.apply_json_patch`: application/json-patch+json (RFC 6902)
 - `strategic.apply_strategic_patch`: application/strategic-merge-patch+json
-- `apply`: server-side apply (application/apply-patch+yaml) and managedFields bookkeeping
+- `apply.server_side_apply` / `apply.apply_to_new`: server-side apply (application/apply-patch+yaml,
+  body decoded by `apply.parse_apply_body`); `apply.update_managed_fields` records every other
+  write (create, update, patch) in metadata.managedFields so later applies see its manager
 
 Every failure is a `PatchError(message, code)` the server turns into a Kubernetes Status.
 """
 
+from skiff.apiserver.patch.apply import (
+    apply_to_new,
+    parse_apply_body,
+    server_side_apply,
+    update_managed_fields,
+)
 from skiff.apiserver.patch.errors import PatchError
 from skiff.apiserver.patch.jsonpatch import apply_json_patch
 from skiff.apiserver.patch.merge import apply_merge_patch, merge_patch
@@ -18,5 +26,9 @@ __all__ = [
     "apply_json_patch",
     "apply_merge_patch",
     "apply_strategic_patch",
+    "apply_to_new",
     "merge_patch",
+    "parse_apply_body",
+    "server_side_apply",
+    "update_managed_fields",
 ]

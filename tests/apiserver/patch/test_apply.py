@@ -1,0 +1,409 @@
+"""Server-side apply and managedFields: the behaviour kubectl exercises, with Kubernetes'
+field-path formats and conflict messages."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skiff.apiserver.patch import PatchError
+from skiff.apiserver.patch.apply import (
+    apply_to_new,
+    parse_apply_body,
+    server_side_apply,
+    update_managed_fields,
+)
+from skiff.apiserver.patch.fieldpath import Path, decode_fields, dump, encode_fields, path_string
+
+
+def pod(image: str = "nginx:1.25", labels: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": "web", "namespace": "default"}
+    if labels is not None:
+        meta["labels"] = labels
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": meta,
+        "spec": {"containers": [{"name": "web", "image": image, "ports": [{"containerPort": 80}]}], **spec},
+    }
+
+
+def entries(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(obj["metadata"].get("managedFields", []))
+
+
+def by_manager(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["manager"]: e for e in entries(obj)}
+
+
+def live(obj: dict[str, Any]) -> dict[str, Any]:
+    """What the server would store: server-filled metadata added."""
+    out = copy.deepcopy(obj)
+    out["metadata"].update(
+        {"uid": "u-1", "resourceVersion": "7", "creationTimestamp": "2026-01-01T00:00:00Z"}
+    )
+    return out
+
+
+WEB = 'k:{"name":"web"}'
+PORT80 = 'k:{"containerPort":80,"protocol":"TCP"}'
+
+
+def test_apply_creates_with_kubernetes_fieldsv1() -> None:
+    obj = apply_to_new(pod(labels={"app": "web"}), "kubectl", now="2026-01-01T00:00:00Z")
+    assert obj["spec"] == pod()["spec"]
+    assert entries(obj) == [
+        {
+            "manager": "kubectl",
+            "operation": "Apply",
+            "apiVersion": "v1",
+            "time": "2026-01-01T00:00:00Z",
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {
+                "f:metadata": {"f:labels": {"f:app": {}}},
+                "f:spec": {
+                    "f:containers": {
+                        WEB: {
+                            ".": {},
+                            "f:image": {},
+                            "f:name": {},
+                            "f:ports": {PORT80: {".": {}, "f:containerPort": {}}},
+                        }
+                    }
+                },
+            },
+        }
+    ]
+
+
+def test_apply_twice_with_changed_image() -> None:
+    first = live(apply_to_new(pod(), "kubectl", now="t1"))
+    second = server_side_apply(first, pod("nginx:1.26"), "kubectl", now="t2")
+    assert second["spec"]["containers"][0]["image"] == "nginx:1.26"
+    assert second["metadata"]["uid"] == "u-1"
+    (entry,) = entries(second)
+    assert entry["time"] == "t2"
+    assert entry["fieldsV1"] == entries(first)[0]["fieldsV1"]
+
+
+def test_apply_same_config_changes_nothing() -> None:
+    first = live(apply_to_new(pod(labels={"a": "b"}), "kubectl", now="t1"))
+    assert server_side_apply(first, pod(labels={"a": "b"}), "kubectl", now="t2") == first
+
+
+def test_apply_removes_what_the_manager_stopped_applying() -> None:
+    first = live(
+        apply_to_new(pod(labels={"app": "web", "tier": "x"}, nodeSelector={"disk": "ssd"}), "kubectl")
+    )
+    second = server_side_apply(first, pod(labels={"app": "web"}), "kubectl")
+    assert second["metadata"]["labels"] == {"app": "web"}
+    assert "nodeSelector" not in second["spec"]
+    third = server_side_apply(second, pod(), "kubectl")
+    assert "labels" not in third["metadata"]  # emptied map is dropped
+    fields = entries(third)[0]["fieldsV1"]
+    assert "f:metadata" not in fields
+
+
+def test_removed_container_goes_but_fields_others_own_stay() -> None:
+    two = pod()
+    two["spec"]["containers"].append({"name": "side", "image": "busybox"})
+    first = live(apply_to_new(two, "kubectl"))
+    # another manager labels the pod and owns the label
+    labelled = copy.deepcopy(first)
+    labelled["metadata"]["labels"] = {"team": "a"}
+    labelled = update_managed_fields(first, labelled, "kubectl-label")
+    second = server_side_apply(labelled, pod(), "kubectl")
+    assert [c["name"] for c in second["spec"]["containers"]] == ["web"]
+    assert second["metadata"]["labels"] == {"team": "a"}
+
+
+def test_conflict_after_an_edit_by_another_manager() -> None:
+    first = live(apply_to_new(pod(), "kubectl"))
+    edited = copy.deepcopy(first)
+    edited["spec"]["containers"][0]["image"] = "nginx:edited"
+    edited = update_managed_fields(first, edited, "kubectl-edit", now="t3")
+    assert by_manager(edited)["kubectl-edit"]["fieldsV1"] == {
+        "f:spec": {"f:containers": {WEB: {"f:image": {}}}}
+    }
+    assert "f:image" not in by_manager(edited)["kubectl"]["fieldsV1"]["f:spec"]["f:containers"][WEB]
+
+    with pytest.raises(PatchError) as err:
+        server_side_apply(edited, pod("nginx:1.26"), "kubectl")
+    assert err.value.code == 409
+    assert err.value.reason == "Conflict"
+    assert err.value.message == (
+        'Apply failed with 1 conflict: conflict with "kubectl-edit" using v1: '
+        '.spec.containers[name="web"].image'
+    )
+    assert err.value.causes == [
+        {
+            "type": "FieldManagerConflict",
+            "message": 'conflict with "kubectl-edit" using v1',
+            "field": '.spec.containers[name="web"].image',
+        }
+    ]
+    assert err.value.status()["details"]["causes"] == err.value.causes
+
+    # Applying the value the other manager set is no conflict: ownership is shared.
+    shared = server_side_apply(edited, pod("nginx:edited"), "kubectl")
+    assert "f:image" in by_manager(shared)["kubectl"]["fieldsV1"]["f:spec"]["f:containers"][WEB]
+    assert "kubectl-edit" in by_manager(shared)
+
+    # force=true takes the field; the other manager's entry, now empty, goes.
+    forced = server_side_apply(edited, pod("nginx:1.26"), "kubectl", force=True)
+    assert forced["spec"]["containers"][0]["image"] == "nginx:1.26"
+    assert set(by_manager(forced)) == {"kubectl"}
+
+
+def test_conflicts_with_several_managers() -> None:
+    first = live(apply_to_new(pod(labels={"a": "1", "b": "2"}), "other-manager"))
+    with pytest.raises(PatchError) as err:
+        server_side_apply(first, pod("x", labels={"a": "9", "b": "9"}), "mine")
+    assert err.value.message == (
+        'Apply failed with 3 conflicts: conflicts with "other-manager":\n'
+        "- .metadata.labels.a\n"
+        "- .metadata.labels.b\n"
+        '- .spec.containers[name="web"].image'
+    )
+    assert len(err.value.causes) == 3
+
+
+def test_two_appliers_share_a_list() -> None:
+    first = live(apply_to_new(pod(), "alice"))
+    side = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "web"},
+        "spec": {"containers": [{"name": "side", "image": "busybox"}]},
+    }
+    both = server_side_apply(first, side, "bob")
+    assert [c["name"] for c in both["spec"]["containers"]] == ["web", "side"]
+    # alice re-applies without knowing of side: bob's container stays
+    again = server_side_apply(both, pod("nginx:1.27"), "alice")
+    assert [(c["name"], c["image"]) for c in again["spec"]["containers"]] == [
+        ("web", "nginx:1.27"),
+        ("side", "busybox"),
+    ]
+    assert set(by_manager(again)) == {"alice", "bob"}
+
+
+def test_object_without_managed_fields_is_attributed_before_first_apply() -> None:
+    plain = live(pod())
+    with pytest.raises(PatchError) as err:
+        server_side_apply(plain, pod("nginx:2"), "kubectl")
+    assert 'conflict with "before-first-apply" using v1' in err.value.message
+    same = server_side_apply(plain, pod(), "kubectl")
+    assert set(by_manager(same)) == {"before-first-apply", "kubectl"}
+
+
+def test_sets_and_associative_lists() -> None:
+    cfg = pod()
+    cfg["metadata"]["finalizers"] = ["example.com/a"]
+    cfg["spec"]["tolerations"] = [{"key": "k", "operator": "Exists"}]
+    cfg["spec"]["containers"][0]["env"] = [{"name": "A", "value": "1"}]
+    obj = apply_to_new(cfg, "m")
+    fields = entries(obj)[0]["fieldsV1"]
+    assert fields["f:metadata"] == {"f:finalizers": {'v:"example.com/a"': {}}}
+    assert fields["f:spec"]["f:tolerations"] == {}  # atomic
+    assert fields["f:spec"]["f:containers"][WEB]["f:env"] == {
+        'k:{"name":"A"}': {".": {}, "f:name": {}, "f:value": {}}
+    }
+    mixed = copy.deepcopy(live(obj))
+    mixed["metadata"]["finalizers"].append("example.com/b")
+    mixed = update_managed_fields(live(obj), mixed, "controller")
+    again = server_side_apply(mixed, cfg, "m")
+    assert again["metadata"]["finalizers"] == ["example.com/a", "example.com/b"]
+
+
+def test_update_records_what_a_create_and_updates_set() -> None:
+    created = update_managed_fields(None, live(pod(labels={"run": "web"})), "kubectl-create", now="t1")
+    (entry,) = entries(created)
+    assert entry["operation"] == "Update"
+    assert entry["fieldsV1"] == {
+        "f:metadata": {"f:labels": {".": {}, "f:run": {}}},
+        "f:spec": {
+            "f:containers": {
+                WEB: {
+                    ".": {},
+                    "f:image": {},
+                    "f:name": {},
+                    "f:ports": {PORT80: {".": {}, "f:containerPort": {}}},
+                }
+            }
+        },
+    }
+    # an update that changes nothing keeps the entry as it was
+    assert update_managed_fields(created, copy.deepcopy(created), "kubectl-create", now="t2") == created
+    # the kubelet's status write is recorded for the status subresource; spec is not its
+    status = copy.deepcopy(created)
+    status["status"] = {"phase": "Running"}
+    status["spec"]["containers"][0]["image"] = "ignored-by-status"
+    after = update_managed_fields(created, status, "kubelet", subresource="status", now="t3")
+    kubelet = by_manager(after)["kubelet"]
+    assert kubelet["subresource"] == "status"
+    assert kubelet["fieldsV1"] == {"f:status": {"f:phase": {}}}
+
+
+def test_status_is_not_owned_through_the_main_resource() -> None:
+    cfg = pod()
+    cfg["status"] = {"phase": "Running"}
+    assert "f:status" not in entries(apply_to_new(cfg, "m"))[0]["fieldsV1"]
+
+
+# (description, configuration, code, message fragment)
+BAD = [
+    ("no kind", {"apiVersion": "v1", "metadata": {"name": "x"}}, 400, "Object 'Kind' is missing"),
+    ("no apiVersion", {"kind": "Pod", "metadata": {"name": "x"}}, 400, "Object 'ApiVersion' is missing"),
+    (
+        "managedFields set",
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", "managedFields": []}},
+        400,
+        "metadata.managedFields must be nil",
+    ),
+    (
+        "container without name",
+        {"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"image": "x"}]}},
+        422,
+        '.spec.containers: associative list with keys has an element that omits key field "name"',
+    ),
+    (
+        "duplicate container",
+        {"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "a"}, {"name": "a"}]}},
+        422,
+        '.spec.containers: duplicate entries for key [name="a"]',
+    ),
+]
+
+
+@pytest.mark.parametrize(("description", "cfg", "code", "message"), BAD, ids=[b[0] for b in BAD])
+def test_bad_configurations(description: str, cfg: dict[str, Any], code: int, message: str) -> None:
+    for call in (lambda: apply_to_new(cfg, "m"), lambda: server_side_apply(live(pod()), cfg, "m")):
+        with pytest.raises(PatchError) as err:
+            call()
+        assert err.value.code == code
+        assert message in err.value.message
+
+
+def test_parse_apply_body() -> None:
+    body = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  annotations:\n    when: 2024-01-01\n"
+    assert parse_apply_body(body)["metadata"]["annotations"]["when"] == "2024-01-01"
+    assert parse_apply_body(json.dumps(pod()).encode()) == pod()
+    for bad in (b"[1, 2]", b"a: [", b"", b"1: x", b"a: .nan"):
+        with pytest.raises(PatchError) as err:
+            parse_apply_body(bad)
+        assert err.value.code == 400
+
+
+def test_path_strings() -> None:
+    path: Path = (("f", "spec"), ("f", "ports"), ("k", '{"port":80,"protocol":"TCP"}'), ("f", "name"))
+    assert path_string(path) == '.spec.ports[port=80,protocol="TCP"].name'
+    assert path_string((("f", "metadata"), ("f", "finalizers"), ("v", '"a"'))) == '.metadata.finalizers[="a"]'
+
+
+elements = st.one_of(
+    st.builds(lambda s: ("f", s), st.text(min_size=1, max_size=4)),
+    st.builds(lambda s: ("k", dump({"name": s})), st.text(max_size=3)),
+    st.builds(lambda n: ("v", str(n)), st.integers(0, 3)),
+)
+path_sets = st.sets(st.lists(elements, min_size=1, max_size=4).map(tuple), max_size=8)
+
+
+@settings(deadline=None, max_examples=60)
+@given(path_sets)
+def test_fieldsv1_round_trips(paths: set[Path]) -> None:
+    assert decode_fields(encode_fields(paths)) == paths
+
+
+labels = st.dictionaries(st.sampled_from("abcd"), st.sampled_from(["1", "2"]), max_size=4)
+
+
+@settings(deadline=None, max_examples=60)
+@given(labels, labels)
+def test_apply_sequence_keeps_exactly_the_applied_labels(
+    first: dict[str, str], second: dict[str, str]
+) -> None:
+    obj = live(apply_to_new(pod(labels=first), "m"))
+    out = server_side_apply(obj, pod(labels=second), "m")
+    assert out["metadata"].get("labels", {}) == second
+    assert server_side_apply(out, pod(labels=second), "m", now="later")["metadata"] == out["metadata"]
+
+
+def test_called_as_the_api_server_does() -> None:
+    # skiff.apiserver.patching calls with keywords, and with {} when the object is absent.
+    created = server_side_apply({}, pod(), manager="kubectl", force=False, kind="Pod")
+    assert created["spec"] == pod()["spec"]
+    assert entries(created)[0]["manager"] == "kubectl"
+    assert (
+        entries(created)[0]["fieldsV1"] == entries(apply_to_new(pod(), "kubectl", kind="Pod"))[0]["fieldsV1"]
+    )
+    updated = server_side_apply(live(created), pod("nginx:2"), manager="kubectl", force=False, kind="Pod")
+    assert updated["spec"]["containers"][0]["image"] == "nginx:2"
+
+
+containers = st.lists(
+    st.fixed_dictionaries(
+        {"name": st.sampled_from(["a", "b", "c"]), "image": st.sampled_from(["i1", "i2"])},
+        optional={
+            "env": st.lists(
+                st.fixed_dictionaries(
+                    {"name": st.sampled_from(["X", "Y"]), "value": st.sampled_from(["1", "2"])}
+                ),
+                max_size=2,
+                unique_by=lambda e: e["name"],
+            ),
+            "args": st.lists(st.sampled_from(["-v", "-q"]), max_size=2),
+        },
+    ),
+    min_size=1,
+    max_size=3,
+    unique_by=lambda c: c["name"],
+)
+configs = st.builds(
+    lambda labels, cs, fin: {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "labels": labels, "finalizers": fin},
+        "spec": {"containers": cs},
+    },
+    labels,
+    containers,
+    st.lists(st.sampled_from(["f/1", "f/2"]), unique=True, max_size=2),
+)
+steps = st.lists(
+    st.tuples(st.sampled_from(["m1", "m2", "m3"]), configs, st.booleans()), min_size=1, max_size=5
+)
+
+
+@settings(deadline=None, max_examples=60)
+@given(steps)
+def test_random_apply_sequences(sequence: list[tuple[str, dict[str, Any], bool]]) -> None:
+    obj: dict[str, Any] = {}
+    for manager, cfg, force in sequence:
+        try:
+            obj = live(server_side_apply(obj, cfg, manager, force=force))
+        except PatchError as err:
+            assert err.code == 409 and not force
+            assert err.message.startswith("Apply failed with")
+            continue
+        # what was just applied is in the object
+        for c in cfg["spec"]["containers"]:
+            (got,) = [x for x in obj["spec"]["containers"] if x["name"] == c["name"]]
+            assert got["image"] == c["image"]
+            if c.get("args"):
+                assert got["args"] == c["args"]
+            for e in c.get("env", []):
+                assert e in got.get("env", [])
+        for k, v in cfg["metadata"]["labels"].items():
+            assert obj["metadata"]["labels"][k] == v
+        assert set(cfg["metadata"]["finalizers"]) <= set(obj["metadata"].get("finalizers", []))
+        mine = by_manager(obj)[manager]
+        assert decode_fields(mine["fieldsV1"]) == decode_fields(
+            entries(apply_to_new(cfg, manager))[0]["fieldsV1"]
+        )
+        # every entry is well formed and names no field twice for one manager
+        assert len({(e["manager"], e["operation"]) for e in entries(obj)}) == len(entries(obj))

@@ -1,0 +1,139 @@
+"""etcd-only behaviour against a real 3-member cluster: a member dies during writes and watches."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from skiff.store import Event, StoreError, StoreUnavailableError, open_store
+from skiff.store.etcd import EtcdStore
+from tests.fixtures.etcd import EtcdCluster, free_port
+
+
+async def test_killing_the_leader_during_writes_loses_no_acknowledged_write(
+    etcd_cluster_fresh: EtcdCluster,
+) -> None:
+    cluster = etcd_cluster_fresh
+    store = open_store(cluster.url, "/unused")
+    await store.start()
+    acked: dict[str, int] = {}
+    failed = 0
+    stop = asyncio.Event()
+
+    async def writer(w: int) -> None:
+        nonlocal failed
+        i = 0
+        while not stop.is_set():
+            key = f"/registry/k/{w}-{i}"
+            i += 1
+            try:
+                kv = await store.create(key, b"v" * 100)
+            except StoreError:
+                failed += 1  # not acknowledged: may or may not be stored
+                continue
+            acked[key] = kv.mod_revision
+
+    writers = [asyncio.create_task(writer(w)) for w in range(16)]
+    try:
+        while len(acked) < 300:
+            await asyncio.sleep(0.01)
+        leader = cluster.leader_index()
+        await asyncio.to_thread(cluster.kill, leader)
+        at_kill = len(acked)
+        # Writes go on with two members.
+        while len(acked) < at_kill + 500:
+            await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await asyncio.gather(*writers)
+        await store.close()
+
+    # Read back through the surviving members only.
+    alive = [m.endpoint for m in cluster.members if m.alive()]
+    check = open_store("etcd://" + ",".join(alive), "/unused")
+    await check.start()
+    try:
+        stored = {kv.key: kv.mod_revision for kv in (await check.range("/registry/k/")).kvs}
+    finally:
+        await check.close()
+    lost = {k: r for k, r in acked.items() if stored.get(k) != r}
+    assert not lost, f"{len(lost)} acknowledged writes lost (of {len(acked)}; {failed} failed)"
+
+
+async def test_watch_resumes_across_member_deaths_without_loss_or_repeats(
+    etcd_cluster_fresh: EtcdCluster,
+) -> None:
+    cluster = etcd_cluster_fresh
+    store = open_store(cluster.url, "/unused")
+    await store.start()
+    start = await store.current_revision() + 1
+    events: list[Event] = []
+    written: list[int] = []
+
+    async def watcher() -> None:
+        async for batch in store.watch("/registry/w/", start):
+            events.extend(batch)
+
+    async def writer() -> None:
+        i = 0
+        while True:
+            try:
+                kv = await store.create(f"/registry/w/{i}", b"x")
+                written.append(kv.mod_revision)
+            except StoreError:
+                pass  # not acknowledged; it may still show up in the watch
+            i += 1
+            await asyncio.sleep(0.002)
+
+    w = asyncio.create_task(watcher())
+    wr = asyncio.create_task(writer())
+    try:
+        # Every member dies once, so whichever member serves the watch stream goes away.
+        for i in range(len(cluster.members)):
+            n = len(written)
+            while len(written) < n + 50:
+                await asyncio.sleep(0.01)
+            await asyncio.to_thread(cluster.kill, i)
+            n = len(written)
+            while len(written) < n + 50:
+                await asyncio.sleep(0.01)
+            await asyncio.to_thread(cluster.restart, i)
+        wr.cancel()
+        last = await store.current_revision()
+        while not events or events[-1].revision < last:
+            await asyncio.sleep(0.01)
+    finally:
+        wr.cancel()
+        w.cancel()
+        await asyncio.gather(w, wr, return_exceptions=True)
+        await store.close()
+    revs = [e.revision for e in events]
+    assert revs == sorted(set(revs)), "events repeated or out of order"
+    assert set(written) <= set(revs), "acknowledged writes missing from the watch"
+    # Nothing else writes under the prefix, so the events are exactly the revisions in between.
+    assert revs == list(range(start, revs[-1] + 1))
+
+
+async def test_unreachable_etcd_is_one_readable_error() -> None:
+    port = free_port()
+    store = EtcdStore([("127.0.0.1", port)], connect_timeout=0.5)
+    t = time.monotonic()
+    with pytest.raises(StoreUnavailableError) as info:
+        await store.start()
+    assert f"127.0.0.1:{port}" in str(info.value)
+    assert "\n" not in str(info.value)
+    assert time.monotonic() - t < 30  # it gives up instead of hanging (generous bound, not a speed test)
+
+
+async def test_a_dead_member_in_the_endpoint_list_is_routed_around(etcd_single: EtcdCluster) -> None:
+    dead = free_port()
+    store = open_store(f"etcd://127.0.0.1:{dead},{etcd_single.endpoints[0]}", "/unused")
+    await store.start()
+    try:
+        for i in range(20):
+            await store.create(f"/routed/{i}", b"x")
+        assert await store.count("/routed/") == 20
+    finally:
+        await store.close()
