@@ -252,7 +252,7 @@ class Handlers:
         if info.namespaced:
             await self.require_namespace(meta.get("namespace") or "")
         fill_new_metadata(obj)
-        obj = self.to_stored(info, obj)
+        obj = admission.defaults_for_create(self.to_stored(info, obj))
         info.strategy.prepare_create(obj)
         await admission.admit_create(self, info, obj, warnings)
         admission.validate(info, obj, None)
@@ -332,11 +332,13 @@ class Handlers:
             strat.prepare_status_update(new, old)
             if want_rv:
                 new["metadata"]["resourceVersion"] = want_rv
+            new = admission.defaults_for_update(new)
         else:
             strat.prepare_update(new, old)
+            new = admission.defaults_for_update(new)
             if strat.spec_changed(new, old):
                 new["metadata"]["generation"] = int(old["metadata"].get("generation") or 1) + 1
-        admission.validate(info, new, old)
+        admission.validate(info, new, old, sub)
         return new
 
     # ------------------------------------------------------------------------------ deleting
