@@ -26,6 +26,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -160,6 +161,9 @@ class SQLiteStore(Store):
         self._wrev = 1  # the writer thread's revision counter
         self._wcompacted = 0
         self._closed = True
+        # Called in the writer thread right after each commit with (revision, time.perf_counter());
+        # the benchmark measures commit-to-watcher latency with it.
+        self.commit_hook: Callable[[int, float], None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -240,6 +244,9 @@ class SQLiteStore(Store):
             ops = [op for op in ops if op.kind != _STOP]
             if ops:
                 results, events, compacted = self._commit(conn, ops)
+                hook = self.commit_hook
+                if hook is not None:
+                    hook(self._wrev, time.perf_counter())
                 with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
                     loop.call_soon_threadsafe(self._on_commit, ops, results, events, self._wrev, compacted)
             if stop:
@@ -595,11 +602,11 @@ class SQLiteStore(Store):
         sql = (
             "SELECT l.rev, l.key, l.create_rev, l.deleted, l.value, p.rev, p.create_rev, p.value"
             " FROM log l LEFT JOIN log p ON p.rev = l.prev_rev AND l.prev_rev > 0"
-            " WHERE l.rev >= ? AND l.key >= ?"
+            " WHERE l.rev >= ? AND +l.key >= ?"  # unary +: scan by revision, not by the key index
         )
         args: list[Any] = [w.next_rev, w.lo]
         if w.hi is not None:
-            sql += " AND l.key < ?"
+            sql += " AND +l.key < ?"
             args.append(w.hi)
         sql += " ORDER BY l.rev LIMIT ?"
         args.append(_HISTORY_PAGE)
