@@ -262,14 +262,18 @@ class EtcdStore(Store):
         start = bprefix
         if start_after is not None and start_after.encode() >= bprefix:
             start = start_after.encode() + b"\0"
-        req = rpc.RangeRequest(key=start, range_end=key_end(bprefix), limit=limit, revision=revision or 0)
+        req = rpc.RangeRequest(
+            key=start or b"\0", range_end=key_end(bprefix), limit=limit, revision=revision or 0
+        )
         resp = await self._range(req)
         kvs = [KeyValue(kv.key.decode(), kv.value, kv.create_revision, kv.mod_revision) for kv in resp.kvs]
         return RangeResult(kvs, revision or resp.header.revision, bool(resp.more))
 
     async def count(self, prefix: str) -> int:
         bprefix = prefix.encode()
-        resp = await self._range(rpc.RangeRequest(key=bprefix, range_end=key_end(bprefix), count_only=True))
+        resp = await self._range(
+            rpc.RangeRequest(key=bprefix or b"\0", range_end=key_end(bprefix), count_only=True)
+        )
         return int(resp.count)
 
     # -- writes ----------------------------------------------------------------------------------
@@ -379,6 +383,11 @@ class EtcdStore(Store):
         """One unguarded transaction of puts and deletes (restore); returns its revision."""
         ops = [rpc.RequestOp(request_put=rpc.PutRequest(key=k.encode(), value=v)) for k, v in puts]
         ops += [rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=k.encode())) for k in deletes]
+        # An empty key in ``deletes`` means every key.
+        for op in ops:
+            if op.HasField("request_delete_range") and not op.request_delete_range.key:
+                op.request_delete_range.key = b"\0"
+                op.request_delete_range.range_end = b"\0"
         resp = await self._call(lambda: self._kv.Txn(rpc.TxnRequest(success=ops)), retry_for=0)
         return int(resp.header.revision)
 

@@ -251,6 +251,8 @@ class SQLiteStore(Store):
         events: list[Event] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
+            # Another process may have written the file (a restore, a second CLI): continue from it.
+            self._wrev, self._wcompacted = conn.execute("SELECT rev, compacted FROM meta").fetchone()
             for op in ops:
                 try:
                     results.append(self._apply(conn, op, events))

@@ -208,12 +208,10 @@ def _ignored(subresource: str, ignored: tuple[Path, ...] | None) -> tuple[Path, 
 
 
 def _owned_values(obj: Any, schema: Field, ignored: tuple[Path, ...], **kw: bool) -> dict[Path, Any]:
-    values = field_values(obj, schema, **kw)
-    return {
-        path: value
-        for path, value in values.items()
-        if path not in _STRIPPED and not any(path[: len(prefix)] == prefix for prefix in ignored)
-    }
+    values = field_values(obj, schema, skip=frozenset(ignored), **kw)
+    for path in _STRIPPED:
+        values.pop(path, None)
+    return values
 
 
 def _find(
@@ -236,14 +234,17 @@ def update_managed_fields(
     now: str | None = None,
     subresource: str = "",
     ignored: tuple[Path, ...] | None = None,
+    kind: str | None = None,
 ) -> dict[str, Any]:
     """Record a non-apply write (create when `old` is None, update, patch) by `manager`.
 
-    Returns a copy of `new` whose metadata.managedFields gives `manager` (operation Update) every
-    field the write added or changed; other managers lose those fields, and removed fields leave
-    every set. managedFields carried in `new` are ignored: ownership comes from `old`.
+    Returns `new` with a new metadata (the rest is shared, not copied) whose managedFields give
+    `manager` (operation Update) every field the write added or changed; other managers lose
+    those fields, and removed fields leave every set. managedFields carried in `new` are
+    ignored: ownership comes from `old`. Call it after defaulting, as Kubernetes records the
+    defaulted fields for the writer.
     """
-    schema = schema_for(str(new.get("kind") or (old or {}).get("kind") or ""))
+    schema = schema_for(kind or str(new.get("kind") or (old or {}).get("kind") or ""))
     skip = _ignored(subresource, ignored)
     before = _owned_values(old, schema, skip, map_members=True) if old is not None else {}
     after = _owned_values(new, schema, skip, map_members=True)
@@ -262,7 +263,9 @@ def update_managed_fields(
     if changed or me.time is None:
         me.time = now or now_rfc3339()
     me.fields = (me.fields - removed) | changed
-    return _store(deep_copy(new), managers)
+    out = dict(new)  # shares everything but metadata with `new`
+    out["metadata"] = dict(new.get("metadata") or {})
+    return _store(out, managers)
 
 
 # ---- Apply ----------------------------------------------------------------------------------
@@ -291,10 +294,14 @@ def apply_to_new(
     now: str | None = None,
     subresource: str = "",
     ignored: tuple[Path, ...] | None = None,
+    kind: str | None = None,
 ) -> dict[str, Any]:
-    """The object an apply creates when none exists: the configuration, owned by `manager`."""
+    """The object an apply creates when none exists: the configuration, owned by `manager`.
+
+    `kind` picks the patch schema (default: the configuration's kind).
+    """
     applied = _check_applied(applied)
-    schema = schema_for(applied["kind"])
+    schema = schema_for(kind or applied["kind"])
     skip = _ignored(subresource, ignored)
     fields = set(_owned_values(applied, schema, skip, strict=True))
     obj = _merge(None, applied, schema)
@@ -311,20 +318,26 @@ def server_side_apply(
     now: str | None = None,
     subresource: str = "",
     ignored: tuple[Path, ...] | None = None,
+    kind: str | None = None,
 ) -> dict[str, Any]:
     """Apply a configuration to an existing object for `manager` (see the module docstring).
+
+    `live` may be {} (absent object: the result is what `apply_to_new` gives). `kind` picks the
+    patch schema (default: the configuration's kind); `ignored` overrides the paths nobody owns
+    through this endpoint (default: status for the main resource, spec for status).
 
     Raises PatchError 409 listing the conflicts as Kubernetes does
     (`Apply failed with 1 conflict: conflict with "other": .spec.containers[name="web"].image`).
     Neither input is modified.
     """
     applied = _check_applied(applied)
-    kind = applied["kind"]
-    if live.get("kind") and live["kind"] != kind:
+    if live.get("kind") and live["kind"] != applied["kind"]:
         raise PatchError(
-            f"the apply configuration's kind {kind} does not match the object's kind {live['kind']}", 400
+            f"the apply configuration's kind {applied['kind']} "
+            f"does not match the object's kind {live['kind']}",
+            400,
         )
-    schema = schema_for(kind)
+    schema = schema_for(kind or applied["kind"])
     skip = _ignored(subresource, ignored)
     applied_fields = set(_owned_values(applied, schema, skip, strict=True))
     managers = decode_managers(live)

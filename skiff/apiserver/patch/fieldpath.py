@@ -11,6 +11,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
+
 from skiff.apiserver.patch.errors import PatchError
 from skiff.apiserver.patch.schema import KEY_DEFAULTS, Field
 
@@ -35,7 +37,11 @@ def canonical(value: Any) -> Any:
 
 def dump(value: Any) -> str:
     """Compact JSON with sorted keys, the form used inside `k:` and `v:` elements."""
-    return json.dumps(canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    value = canonical(value)
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # out-of-range integers and the like
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def list_kind(field: Field) -> str:
@@ -72,33 +78,51 @@ def item_key(item: Any, field: Field, where: Path, strict: bool) -> Element | No
 
 
 def field_values(
-    obj: Any, schema: Field, *, strict: bool = False, map_members: bool = False
+    obj: Any,
+    schema: Field,
+    *,
+    strict: bool = False,
+    map_members: bool = False,
+    skip: frozenset[Path] = frozenset(),
 ) -> dict[Path, Any]:
     """Every path a manager can own in `obj`, with the value there (MEMBER for list items).
 
     Leaves are scalars, nulls, empty objects, atomic lists and set members; list items and the
     entries of free-form maps (labels) are paths of their own. `map_members` also records a
     non-empty free-form map itself, as Kubernetes does for fields an Update added.
-    `strict` refuses items without keys and duplicate keys (an apply configuration).
+    `strict` refuses items without keys and duplicate keys (an apply configuration). Fields
+    whose path is in `skip` are left out with everything inside them.
     """
     out: dict[Path, Any] = {}
-    _walk(obj, schema, (), out, strict, map_members)
+    _walk(obj, schema, (), out, strict, map_members, skip)
     return out
 
 
-def _walk(value: Any, field: Field, path: Path, out: dict[Path, Any], strict: bool, members: bool) -> None:
+def _walk(
+    value: Any,
+    field: Field,
+    path: Path,
+    out: dict[Path, Any],
+    strict: bool,
+    members: bool,
+    skip: frozenset[Path] = frozenset(),
+) -> None:
     if isinstance(value, dict):
         if path and (not value or (members and field.free_map)):
             out[path] = value if not value else MEMBER
         for name, child in value.items():
             child_path = (*path, ("f", name))
-            _walk(child, field.child(name), child_path, out, strict, members)
+            if skip and child_path in skip:
+                continue
+            _walk(child, field.child(name), child_path, out, strict, members, skip)
             if field.free_map and child_path not in out:
                 out[child_path] = MEMBER
         return
     if isinstance(value, list):
         kind = list_kind(field)
-        if kind == "map" and value:
+        if kind != "atomic" and not value:
+            return  # an empty associative list or set owns nothing (as in Kubernetes)
+        if kind == "map":
             seen: set[Element] = set()
             for i, item in enumerate(value):
                 elem = item_key(item, field, path, strict) or ("i", str(i))
@@ -114,7 +138,7 @@ def _walk(value: Any, field: Field, path: Path, out: dict[Path, Any], strict: bo
                 _walk(item, field, item_path, out, strict, members)
                 out[item_path] = MEMBER
             return
-        if kind == "set" and value:
+        if kind == "set":
             for item in value:
                 out[(*path, ("v", dump(item)))] = item
             return

@@ -329,3 +329,78 @@ def test_apply_sequence_keeps_exactly_the_applied_labels(
     out = server_side_apply(obj, pod(labels=second), "m")
     assert out["metadata"].get("labels", {}) == second
     assert server_side_apply(out, pod(labels=second), "m", now="later")["metadata"] == out["metadata"]
+
+
+def test_called_as_the_api_server_does() -> None:
+    # skiff.apiserver.patching calls with keywords, and with {} when the object is absent.
+    created = server_side_apply({}, pod(), manager="kubectl", force=False, kind="Pod")
+    assert created["spec"] == pod()["spec"]
+    assert entries(created)[0]["manager"] == "kubectl"
+    assert (
+        entries(created)[0]["fieldsV1"] == entries(apply_to_new(pod(), "kubectl", kind="Pod"))[0]["fieldsV1"]
+    )
+    updated = server_side_apply(live(created), pod("nginx:2"), manager="kubectl", force=False, kind="Pod")
+    assert updated["spec"]["containers"][0]["image"] == "nginx:2"
+
+
+containers = st.lists(
+    st.fixed_dictionaries(
+        {"name": st.sampled_from(["a", "b", "c"]), "image": st.sampled_from(["i1", "i2"])},
+        optional={
+            "env": st.lists(
+                st.fixed_dictionaries(
+                    {"name": st.sampled_from(["X", "Y"]), "value": st.sampled_from(["1", "2"])}
+                ),
+                max_size=2,
+                unique_by=lambda e: e["name"],
+            ),
+            "args": st.lists(st.sampled_from(["-v", "-q"]), max_size=2),
+        },
+    ),
+    min_size=1,
+    max_size=3,
+    unique_by=lambda c: c["name"],
+)
+configs = st.builds(
+    lambda labels, cs, fin: {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "labels": labels, "finalizers": fin},
+        "spec": {"containers": cs},
+    },
+    labels,
+    containers,
+    st.lists(st.sampled_from(["f/1", "f/2"]), unique=True, max_size=2),
+)
+steps = st.lists(
+    st.tuples(st.sampled_from(["m1", "m2", "m3"]), configs, st.booleans()), min_size=1, max_size=5
+)
+
+
+@given(steps)
+def test_random_apply_sequences(sequence: list[tuple[str, dict[str, Any], bool]]) -> None:
+    obj: dict[str, Any] = {}
+    for manager, cfg, force in sequence:
+        try:
+            obj = live(server_side_apply(obj, cfg, manager, force=force))
+        except PatchError as err:
+            assert err.code == 409 and not force
+            assert err.message.startswith("Apply failed with")
+            continue
+        # what was just applied is in the object
+        for c in cfg["spec"]["containers"]:
+            (got,) = [x for x in obj["spec"]["containers"] if x["name"] == c["name"]]
+            assert got["image"] == c["image"]
+            if c.get("args"):
+                assert got["args"] == c["args"]
+            for e in c.get("env", []):
+                assert e in got.get("env", [])
+        for k, v in cfg["metadata"]["labels"].items():
+            assert obj["metadata"]["labels"][k] == v
+        assert set(cfg["metadata"]["finalizers"]) <= set(obj["metadata"].get("finalizers", []))
+        mine = by_manager(obj)[manager]
+        assert decode_fields(mine["fieldsV1"]) == decode_fields(
+            entries(apply_to_new(cfg, manager))[0]["fieldsV1"]
+        )
+        # every entry is well formed and names no field twice for one manager
+        assert len({(e["manager"], e["operation"]) for e in entries(obj)}) == len(entries(obj))
