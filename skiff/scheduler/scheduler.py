@@ -30,6 +30,7 @@ from skiff.client.leaderelection import LeaderElector
 from .cache import Cache
 from .config import SchedulerConfig, build_frameworks
 from .framework import Code, CycleState, FitError, Framework, Handle, Status
+from .plugins.gang import gang_of
 from .queue import QueuedPod, SchedulingQueue
 from .types import PodInfo, node_info, pod_info
 
@@ -145,6 +146,9 @@ class Scheduler:
             return
         if q is None:
             self.queue.add(pod)
+            g = gang_of(pod)
+            if g is not None:  # a new member may complete its group: retry the others
+                self.queue.move_where(lambda p: gang_of(p) == g)
         else:
             self.queue.update(pod)
 
@@ -469,3 +473,46 @@ def _node_changed(a: Any, b: Any) -> bool:
         or a.images.keys() != b.images.keys()
         or a.annotations.get("skiff.io/usage") != b.annotations.get("skiff.io/usage")
     )
+
+
+def run_scheduler(kubeconfig: str, config_file: str | None) -> int:
+    """`skiff scheduler`: run until SIGINT/SIGTERM (exit 0) or until leadership is lost (exit 1)."""
+    import signal
+
+    from skiff.client.kubeconfig import load_kubeconfig
+
+    from .config import load_config
+
+    cfg = load_config(config_file)
+    kc = load_kubeconfig(kubeconfig)
+
+    async def go() -> int:
+        client = Client(kc, max_connections=64)
+        sched = Scheduler(client, cfg)
+        loop = asyncio.get_running_loop()
+        signalled = False
+
+        def on_signal() -> None:
+            nonlocal signalled
+            signalled = True
+            sched.stop()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal)
+        log.info("scheduler starting", extra={"kv": {"profiles": ",".join(sched.fws)}})
+        try:
+            await sched.run()
+        finally:
+            await client.aclose()
+        return 0 if signalled else 1
+
+    return _run(go())
+
+
+def _run(coro: Any) -> int:
+    try:
+        import uvloop
+
+        return int(uvloop.run(coro))
+    except ImportError:
+        return int(asyncio.run(coro))
