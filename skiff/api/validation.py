@@ -891,26 +891,83 @@ def _toleration_key(t: core.Toleration) -> tuple[Any, ...]:
     return (t.key, t.operator, t.value, t.effect)
 
 
+def _semantic(v: Any) -> Any:
+    """Kubernetes' semantic equality: an empty list or map equals an absent one."""
+    if isinstance(v, dict):
+        out = {k: _semantic(x) for k, x in v.items()}
+        return {k: x for k, x in out.items() if x is not None} or None
+    if isinstance(v, list):
+        return [_semantic(x) for x in v] or None
+    return v
+
+
+def _gated_selector_errors(ns: core.PodSpec, os_: core.PodSpec) -> list[FieldError]:
+    """While a pod is gated, its nodeSelector and required node affinity may only be extended."""
+    errs: list[FieldError] = []
+    old_sel, new_sel = os_.node_selector or {}, ns.node_selector or {}
+    if any(new_sel.get(k) != v for k, v in old_sel.items()):
+        errs.append(
+            invalid(
+                "spec.nodeSelector",
+                new_sel,
+                "only additions to spec.nodeSelector are allowed (no mutations or deletions)",
+            )
+        )
+
+    def terms(spec: core.PodSpec) -> list[core.NodeSelectorTerm]:
+        na = spec.affinity.node_affinity if spec.affinity else None
+        req = na.required_during_scheduling_ignored_during_execution if na else None
+        return req.node_selector_terms if req else []
+
+    old_terms, new_terms = terms(os_), terms(ns)
+    path = "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms"
+    if old_terms:
+        if len(new_terms) != len(old_terms):
+            errs.append(
+                invalid(
+                    path, new_terms, "no additions/deletions to non-empty NodeSelectorTerms list are allowed"
+                )
+            )
+        else:
+            for i, (o, n) in enumerate(zip(old_terms, new_terms, strict=True)):
+                for attr in ("match_expressions", "match_fields"):
+                    old_reqs, new_reqs = getattr(o, attr) or [], getattr(n, attr) or []
+                    if new_reqs[: len(old_reqs)] != old_reqs:
+                        errs.append(
+                            invalid(
+                                f"{path}[{i}]", n, "only additions are allowed (no mutations or deletions)"
+                            )
+                        )
+                        break
+    return errs
+
+
 def validate_pod_update(new: core.Pod, old: core.Pod) -> list[FieldError]:
     """ValidatePodUpdate: metadata rules, a valid new spec, and only the mutable spec fields changed."""
     errs = validate_object_meta_update(new.metadata, old.metadata)
     errs.extend(validate_pod_spec(new.spec))
     ns, os_ = new.spec, old.spec
+    for field, new_list, old_list in (
+        ("containers", ns.containers, os_.containers),
+        ("initContainers", ns.init_containers or [], os_.init_containers or []),
+    ):
+        if len(new_list) != len(old_list):
+            errs.append(forbidden(f"spec.{field}", "pod updates may not add or remove containers"))
+            return errs
     # activeDeadlineSeconds may be set, or lowered, never raised or removed.
-    if os_.active_deadline_seconds is not None:
-        if ns.active_deadline_seconds is None:
+    ads, old_ads = ns.active_deadline_seconds, os_.active_deadline_seconds
+    if ads is not None and not 0 <= ads <= 2147483647:
+        errs.append(invalid("spec.activeDeadlineSeconds", ads, "must be between 0 and 2147483647, inclusive"))
+    elif old_ads is not None:
+        if ads is None:
             errs.append(
                 invalid(
                     "spec.activeDeadlineSeconds", None, "must not update from a positive integer to nil value"
                 )
             )
-        elif ns.active_deadline_seconds > os_.active_deadline_seconds:
+        elif ads > old_ads:
             errs.append(
-                invalid(
-                    "spec.activeDeadlineSeconds",
-                    ns.active_deadline_seconds,
-                    "must be less than or equal to previous value",
-                )
+                invalid("spec.activeDeadlineSeconds", ads, "must be less than or equal to previous value")
             )
     # Tolerations: existing ones stay (their tolerationSeconds may change), new ones may be added.
     new_tols = ns.tolerations or []
@@ -924,41 +981,39 @@ def validate_pod_update(new: core.Pod, old: core.Pod) -> list[FieldError]:
             break
     # Scheduling gates can only be removed.
     old_gates = {g.name for g in os_.scheduling_gates or ()}
-    for g in ns.scheduling_gates or ():
+    for i, g in enumerate(ns.scheduling_gates or ()):
         if g.name not in old_gates:
             errs.append(
                 forbidden(
-                    "spec.schedulingGates",
+                    f"spec.schedulingGates[{i}].name",
                     f"only deletion is allowed, but found new scheduling gate '{g.name}'",
                 )
             )
-            break
+    gated = bool(os_.scheduling_gates)
+    if gated:
+        errs.extend(_gated_selector_errors(ns, os_))
     # Everything else must be unchanged: compare with the mutable fields set to the old values.
     new_b: dict[str, Any] = msgspec.to_builtins(ns)
     old_b: dict[str, Any] = msgspec.to_builtins(os_)
     for key in ("containers", "initContainers"):
-        nl, ol = new_b.get(key) or [], old_b.get(key) or []
-        if len(nl) == len(ol):
-            for nc, oc in zip(nl, ol, strict=True):
-                if "image" in oc:
-                    nc["image"] = oc["image"]
-                else:
-                    nc.pop("image", None)
-    for key in ("activeDeadlineSeconds", "tolerations", "schedulingGates"):
+        for nc, oc in zip(new_b.get(key) or [], old_b.get(key) or [], strict=True):
+            if "image" in oc:
+                nc["image"] = oc["image"]
+            else:
+                nc.pop("image", None)
+    skip = ["activeDeadlineSeconds", "tolerations", "schedulingGates"]
+    if gated:
+        skip += ["nodeSelector", "affinity"]  # checked above: additions only
+    for key in skip:
         new_b.pop(key, None)
         old_b.pop(key, None)
     ogp, ngp = os_.termination_grace_period_seconds, ns.termination_grace_period_seconds
     if ogp is not None and ogp < 0 and ngp == 1:
         new_b["terminationGracePeriodSeconds"] = ogp
-    gated = bool(os_.scheduling_gates)
-    if gated:
-        # While a pod is gated its node selector and affinity may be set (Kubernetes allows additions).
-        for key in ("nodeSelector", "affinity"):
-            new_b.pop(key, None)
-            old_b.pop(key, None)
-    if new_b != old_b:
+    new_s, old_s = _semantic(new_b), _semantic(old_b)
+    if new_s != old_s:
         changed: list[str] = []
-        _diff_paths(old_b, new_b, "spec", changed)
+        _diff_paths(old_s or {}, new_s or {}, "spec", changed)
         detail = POD_UPDATE_FORBIDDEN
         if changed:
             detail += "\n  changed: " + ", ".join(changed[:10])

@@ -328,8 +328,24 @@ def test_pod_update_rules() -> None:
     gated = codec.clone(old)
     gated.spec.scheduling_gates = [core.PodSchedulingGate(name="g"), core.PodSchedulingGate(name="h")]
     assert errors(validation.validate_update(gated, old)) == [
-        "spec.schedulingGates: Forbidden: only deletion is allowed, but found new scheduling gate 'h'"
+        "spec.schedulingGates[1].name: Forbidden: only deletion is allowed, but found new scheduling gate 'h'"
     ]
+    more = codec.clone(old)
+    more.spec.containers.append(core.Container(name="d", image="x:1"))
+    defaults.apply(more)
+    assert errors(validation.validate_update(more, old)) == [
+        "spec.containers: Forbidden: pod updates may not add or remove containers"
+    ]
+    huge = codec.clone(old)
+    huge.spec.active_deadline_seconds = 3_000_000_000
+    assert (
+        "spec.activeDeadlineSeconds: Invalid value: 3000000000: must be between 0 and 2147483647, inclusive"
+        in (errors(validation.validate_update(huge, old)))
+    )
+    empty_lists = codec.clone(old)
+    empty_lists.spec.node_selector = {}
+    empty_lists.spec.readiness_gates = []
+    assert validation.validate_update(empty_lists, old) == []  # empty equals absent
     renamed = codec.clone(old)
     renamed.metadata.name = "other"
     assert errors(validation.validate_update(renamed, old)) == [
@@ -338,6 +354,44 @@ def test_pod_update_rules() -> None:
     node_set = codec.clone(old)
     node_set.spec.node_name = "n1"
     assert validation.validate_update(node_set, old)[0].field == "spec"
+
+
+def test_gated_pods_may_extend_selectors() -> None:
+    a = {"key": "a", "operator": "In", "values": ["x"]}
+    b = {"key": "b", "operator": "Exists"}
+
+    def aff(*terms: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [{"matchExpressions": t} for t in terms]
+                }
+            }
+        }
+
+    gate = [{"name": "g"}]
+    old = make_pod(schedulingGates=gate, nodeSelector={"a": "b"}, affinity=aff([a]))
+    ok = make_pod(schedulingGates=gate, nodeSelector={"a": "b", "c": "d"}, affinity=aff([a, b]))
+    assert validation.validate_update(ok, old) == []
+    changed = make_pod(schedulingGates=gate, nodeSelector={"a": "z"}, affinity=aff([b]))
+    got = errors(validation.validate_update(changed, old))
+    assert got[0] == (
+        'spec.nodeSelector: Invalid value: {"a":"z"}: only additions to spec.nodeSelector are allowed '
+        "(no mutations or deletions)"
+    )
+    assert got[1].startswith(
+        "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]: "
+        "Invalid value: "
+    )
+    assert got[1].endswith("only additions are allowed (no mutations or deletions)")
+    two = make_pod(schedulingGates=gate, nodeSelector={"a": "b"}, affinity=aff([a], [b]))
+    assert errors(validation.validate_update(two, old))[0].endswith(
+        "no additions/deletions to non-empty NodeSelectorTerms list are allowed"
+    )
+    ungated = make_pod(nodeSelector={"a": "b"})
+    assert errors(validation.validate_update(make_pod(nodeSelector={"a": "b", "c": "d"}), ungated))[
+        0
+    ].startswith("spec: Forbidden: pod updates may not change fields")
 
 
 def test_pod_status_update() -> None:

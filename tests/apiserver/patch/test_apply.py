@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skiff.apiserver.patch import PatchError
@@ -313,6 +313,7 @@ elements = st.one_of(
 path_sets = st.sets(st.lists(elements, min_size=1, max_size=4).map(tuple), max_size=8)
 
 
+@settings(deadline=None, max_examples=60)
 @given(path_sets)
 def test_fieldsv1_round_trips(paths: set[Path]) -> None:
     assert decode_fields(encode_fields(paths)) == paths
@@ -321,6 +322,7 @@ def test_fieldsv1_round_trips(paths: set[Path]) -> None:
 labels = st.dictionaries(st.sampled_from("abcd"), st.sampled_from(["1", "2"]), max_size=4)
 
 
+@settings(deadline=None, max_examples=60)
 @given(labels, labels)
 def test_apply_sequence_keeps_exactly_the_applied_labels(
     first: dict[str, str], second: dict[str, str]
@@ -377,6 +379,7 @@ steps = st.lists(
 )
 
 
+@settings(deadline=None, max_examples=60)
 @given(steps)
 def test_random_apply_sequences(sequence: list[tuple[str, dict[str, Any], bool]]) -> None:
     obj: dict[str, Any] = {}

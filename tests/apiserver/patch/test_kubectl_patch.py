@@ -167,3 +167,39 @@ def test_server_side_apply_conflict_and_force(kubectl: Kubectl, ns: str) -> None
     owners = {e["manager"]: e["fieldsV1"] for e in obj["metadata"]["managedFields"]}
     assert "f:image" in owners["bob"]["f:spec"]["f:containers"]['k:{"name":"main"}']
     assert "f:image" not in owners["alice"]["f:spec"]["f:containers"]['k:{"name":"main"}']
+
+
+NODE = """
+apiVersion: v1
+kind: Node
+metadata:
+  name: {name}
+  labels: {{zone: a}}
+spec:
+  taints:
+  - {{key: dedicated, value: infra, effect: NoSchedule}}
+"""
+
+
+def test_node_and_pod_commands_that_patch(kubectl: Kubectl, ns: str) -> None:
+    node = unique("node")
+    kubectl("create", "-f", "-", input=NODE.format(name=node))
+    try:
+        kubectl("label", "node", node, "disk=ssd")
+        kubectl("cordon", node)
+        kubectl("taint", "node", node, "gpu=yes:NoExecute")
+        kubectl("taint", "node", node, "dedicated-")
+        obj = json.loads(kubectl("get", "node", node, "-o", "json"))
+        assert obj["metadata"]["labels"] == {"zone": "a", "disk": "ssd"}
+        assert obj["spec"]["unschedulable"] is True
+        assert obj["spec"]["taints"] == [{"key": "gpu", "value": "yes", "effect": "NoExecute"}]
+        kubectl("uncordon", node)
+        assert "unschedulable" not in json.loads(kubectl("get", "node", node, "-o", "json"))["spec"]
+    finally:
+        kubectl("delete", "node", node)
+    kubectl("create", "-n", ns, "-f", "-", input=POD.format(image="nginx:1"))
+    kubectl("set", "image", "pod/web", "-n", ns, "side=busybox:3")
+    kubectl("annotate", "pod", "web", "-n", ns, "note=hi")
+    obj = get(kubectl, ns)
+    assert images(obj) == [("main", "nginx:1"), ("side", "busybox:3")]
+    assert obj["metadata"]["annotations"]["note"] == "hi"
