@@ -468,13 +468,12 @@ class SQLiteStore(Store):
             revision = None
         lo = prefix if start_after is None or start_after < prefix else start_after + "\x00"
         hi = prefix_end(prefix)
-        where = "key >= ?" + (" AND key < ?" if hi is not None else "")
         args: list[Any] = [lo] + ([hi] if hi is not None else [])
         fetch = limit + 1 if limit > 0 else -1
 
         def read(conn: sqlite3.Connection) -> RangeResult:
             rev = self._meta(conn, revision)
-            if revision is None:
+            if revision is None or revision == rev:  # the current state: the index, not the log
                 cwhere = "c.key >= ?" + (" AND c.key < ?" if hi is not None else "")
                 rows = conn.execute(
                     "SELECT c.key, l.value, c.create_rev, c.rev FROM current c JOIN log l ON l.rev = c.rev"
@@ -482,10 +481,13 @@ class SQLiteStore(Store):
                     (*args, fetch),
                 ).fetchall()
             else:
+                # Walks the (key, rev) index in key order, keeping each key's last version at or
+                # below the revision: stops after ``limit`` keys instead of grouping the whole prefix.
+                lwhere = "l.key >= ?" + (" AND l.key < ?" if hi is not None else "")
                 rows = conn.execute(
-                    "SELECT key, value, create_rev, rev FROM ("
-                    f" SELECT key, max(rev) AS rev, value, create_rev, deleted FROM log WHERE {where}"
-                    " AND rev <= ? GROUP BY key) WHERE deleted = 0 ORDER BY key LIMIT ?",
+                    f"SELECT l.key, l.value, l.create_rev, l.rev FROM log l WHERE {lwhere} AND l.deleted = 0"
+                    " AND l.rev = (SELECT max(m.rev) FROM log m WHERE m.key = l.key AND m.rev <= ?)"
+                    " ORDER BY l.key LIMIT ?",
                     (*args, revision, fetch),
                 ).fetchall()
                 rev = revision
