@@ -218,7 +218,18 @@ def restore(store_url: str, data_dir: str, force: bool, file: str) -> None:
 @click.argument("pod")
 def trace(kubeconfig: str | None, namespace: str, pod: str) -> None:
     """Show a pod's journey through the cluster."""
-    not_built("trace")
+    import asyncio
+
+    from skiff.client.kubeconfig import KubeconfigError
+    from skiff.client.rest import ApiError, ClientError
+    from skiff.trace import fetch_and_render
+
+    try:
+        click.echo(asyncio.run(fetch_and_render(kubeconfig, namespace, pod)))
+    except ApiError as exc:
+        raise UserError(exc.message) from None
+    except (ClientError, KubeconfigError) as exc:
+        raise UserError(str(exc)) from None
 
 
 @cli.group()
