@@ -26,16 +26,18 @@ import yaml
 
 from skiff.apiserver.patch.errors import PatchError
 from skiff.apiserver.patch.fieldpath import (
+    ABSENT,
     Element,
     Path,
     decode_fields,
+    diff_fields,
     encode_fields,
     field_values,
     item_key,
     list_kind,
     path_string,
 )
-from skiff.apiserver.patch.jsonvalue import deep_copy, json_equal
+from skiff.apiserver.patch.jsonvalue import deep_copy
 from skiff.apiserver.patch.schema import Field, schema_for
 
 CONTENT_TYPE = "application/apply-patch+yaml"
@@ -214,6 +216,13 @@ def _owned_values(obj: Any, schema: Field, ignored: tuple[Path, ...], **kw: bool
     return values
 
 
+def _diff_owned(
+    old: Any, new: Any, schema: Field, ignored: tuple[Path, ...], map_members: bool = False
+) -> tuple[set[Path], set[Path]]:
+    changed, removed = diff_fields(old, new, schema, map_members=map_members, skip=frozenset(ignored))
+    return changed - _STRIPPED, removed - _STRIPPED
+
+
 def _find(
     managers: list[Manager], manager: str, operation: str, api_version: str, sub: str
 ) -> Manager | None:
@@ -246,10 +255,7 @@ def update_managed_fields(
     """
     schema = schema_for(kind or str(new.get("kind") or (old or {}).get("kind") or ""))
     skip = _ignored(subresource, ignored)
-    before = _owned_values(old, schema, skip, map_members=True) if old is not None else {}
-    after = _owned_values(new, schema, skip, map_members=True)
-    changed = {p for p, v in after.items() if p not in before or not json_equal(before[p], v)}
-    removed = set(before) - set(after)
+    changed, removed = _diff_owned(ABSENT if old is None else old, new, schema, skip, map_members=True)
     managers = decode_managers(old)
     api_version = str(new.get("apiVersion") or "")
     me = _find(managers, manager, "Update", api_version, subresource)
@@ -328,7 +334,7 @@ def server_side_apply(
 
     Raises PatchError 409 listing the conflicts as Kubernetes does
     (`Apply failed with 1 conflict: conflict with "other": .spec.containers[name="web"].image`).
-    Neither input is modified.
+    Neither input is modified; the result may share unchanged parts with `live`.
     """
     applied = _check_applied(applied)
     if live.get("kind") and live["kind"] != applied["kind"]:
@@ -350,22 +356,21 @@ def server_side_apply(
     previous = me.fields if me is not None else set()
     others = [m for m in managers if m is not me]
 
-    merged = _merge(deep_copy(live), applied, schema)
     owned = applied_fields.union(*(m.fields for m in others))
     gone = previous - owned
+    # _merge copies what it changes and shares the rest with `live`; pruning edits in place,
+    # so it gets a private copy.
+    merged = _merge(deep_copy(live) if gone else live, applied, schema)
     if gone:
         _prune(merged, gone, owned, schema)
 
-    before = _owned_values(live, schema, skip)
-    after = _owned_values(merged, schema, skip)
-    changed = {p for p, v in after.items() if p not in before or not json_equal(before[p], v)}
+    changed, removed = _diff_owned(live, merged, schema, skip)
     conflicts = [(m, sorted(m.fields & changed)) for m in others]
     conflicts = [(m, paths) for m, paths in conflicts if paths]
     if conflicts and not force:
         raise _conflict_error(conflicts)
     for m, paths in conflicts:
         m.fields -= set(paths)
-    removed = set(before) - set(after)
     for m in others:
         m.fields -= removed
     if me is None:

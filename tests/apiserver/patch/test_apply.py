@@ -18,7 +18,18 @@ from skiff.apiserver.patch.apply import (
     server_side_apply,
     update_managed_fields,
 )
-from skiff.apiserver.patch.fieldpath import Path, decode_fields, dump, encode_fields, path_string
+from skiff.apiserver.patch.fieldpath import (
+    ABSENT,
+    Path,
+    decode_fields,
+    diff_fields,
+    dump,
+    encode_fields,
+    field_values,
+    path_string,
+)
+from skiff.apiserver.patch.jsonvalue import json_equal
+from skiff.apiserver.patch.schema import schema_for
 
 
 def pod(image: str = "nginx:1.25", labels: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
@@ -407,3 +418,23 @@ def test_random_apply_sequences(sequence: list[tuple[str, dict[str, Any], bool]]
         )
         # every entry is well formed and names no field twice for one manager
         assert len({(e["manager"], e["operation"]) for e in entries(obj)}) == len(entries(obj))
+
+
+def _full_diff(old: Any, new: Any, members: bool) -> tuple[set[Path], set[Path]]:
+    schema = schema_for("Pod")
+    before = field_values(old, schema, map_members=members)
+    after = field_values(new, schema, map_members=members)
+    changed = {p for p, v in after.items() if p not in before or not json_equal(before[p], v)}
+    return changed, set(before) - set(after)
+
+
+odd_values = st.none() | st.just({}) | st.just([]) | st.sampled_from(["x", 1])
+
+
+@settings(deadline=None, max_examples=80)
+@given(configs, configs, st.booleans(), odd_values, odd_values)
+def test_diff_matches_a_full_comparison(a: Any, b: Any, members: bool, x: Any, y: Any) -> None:
+    a["spec"]["extra"], b["spec"]["extra"] = x, y
+    a["metadata"]["annotations"] = {"k": x} if x is not None else {}
+    assert diff_fields(a, b, schema_for("Pod"), map_members=members) == _full_diff(a, b, members)
+    assert diff_fields(ABSENT, b, schema_for("Pod"), map_members=members) == _full_diff({}, b, members)
