@@ -194,8 +194,41 @@ def decode_managers(obj: dict[str, Any] | None) -> list[Manager]:
     return out
 
 
+MAX_UPDATE_MANAGERS = 10
+ANCIENT_CHANGES = "ancient-changes"
+
+
+def _cap_updaters(managers: list[Manager]) -> list[Manager]:
+    """Kubernetes keeps at most 10 Update entries: the oldest merge into "ancient-changes"
+    (one per apiVersion) until that holds."""
+    updaters = sorted((m for m in managers if m.operation == "Update"), key=lambda m: m.time or "")
+    count = len(updaters)
+    if count <= MAX_UPDATE_MANAGERS:
+        return managers
+    first: dict[str, Manager] = {}
+    buckets: dict[str, Manager] = {}
+    gone: set[int] = set()
+    for m in updaters:
+        if count <= MAX_UPDATE_MANAGERS:
+            break
+        version = m.api_version
+        if version not in first:
+            first[version] = m
+            continue
+        bucket = buckets.get(version)
+        if bucket is None:
+            bucket = first[version]  # the first one of this version becomes the bucket
+            bucket.manager, bucket.subresource = ANCIENT_CHANGES, ""
+            buckets[version] = bucket
+        bucket.fields = bucket.fields | m.fields
+        bucket.time = m.time
+        gone.add(id(m))
+        count -= 1
+    return [m for m in managers if id(m) not in gone]
+
+
 def _store(obj: dict[str, Any], managers: list[Manager]) -> dict[str, Any]:
-    live = [m for m in managers if m.fields]
+    live = _cap_updaters([m for m in managers if m.fields])
     live.sort(key=lambda m: (m.operation, m.time or "", m.manager, m.api_version, m.subresource))
     meta = obj.setdefault("metadata", {})
     if live:
@@ -249,14 +282,25 @@ def update_managed_fields(
 
     Returns `new` with a new metadata (the rest is shared, not copied) whose managedFields give
     `manager` (operation Update) every field the write added or changed; other managers lose
-    those fields, and removed fields leave every set. managedFields carried in `new` are
-    ignored: ownership comes from `old`. Call it after defaulting, as Kubernetes records the
+    those fields, and removed fields leave every set. Ownership comes from `old`, unless the
+    write itself sets managedFields (not through a subresource): then those are the base, and
+    `[{}]` strips managedFields altogether. Call it after defaulting, as Kubernetes records the
     defaulted fields for the writer.
     """
     schema = schema_for(kind or str(new.get("kind") or (old or {}).get("kind") or ""))
     skip = _ignored(subresource, ignored)
     changed, removed = _diff_owned(ABSENT if old is None else old, new, schema, skip, map_members=True)
     managers = decode_managers(old)
+    sent = (new.get("metadata") or {}).get("managedFields")
+    if not subresource and isinstance(sent, list) and sent:
+        if sent == [{}]:
+            # Kubernetes' documented way to strip managedFields: overwrite them with [{}].
+            out = dict(new)
+            out["metadata"] = {k: v for k, v in new["metadata"].items() if k != "managedFields"}
+            return out
+        # managedFields the writer set explicitly replace the stored ones (as in Kubernetes);
+        # an empty list or unreadable entries keep the stored ones.
+        managers = decode_managers(new) or managers
     api_version = str(new.get("apiVersion") or "")
     me = _find(managers, manager, "Update", api_version, subresource)
     for m in managers:

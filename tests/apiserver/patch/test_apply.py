@@ -438,3 +438,35 @@ def test_diff_matches_a_full_comparison(a: Any, b: Any, members: bool, x: Any, y
     a["metadata"]["annotations"] = {"k": x} if x is not None else {}
     assert diff_fields(a, b, schema_for("Pod"), map_members=members) == _full_diff(a, b, members)
     assert diff_fields(ABSENT, b, schema_for("Pod"), map_members=members) == _full_diff({}, b, members)
+
+
+def test_update_managers_are_capped_at_ten() -> None:
+    obj = live(update_managed_fields(None, live(pod()), "creator", now="t00"))
+    for i in range(1, 13):
+        new = copy.deepcopy(obj)
+        new["metadata"].setdefault("labels", {})[f"l{i}"] = "x"
+        obj = update_managed_fields(obj, new, f"m{i:02}", now=f"t{i:02}")
+    names = [e["manager"] for e in entries(obj)]
+    assert len(names) == 10
+    assert "ancient-changes" in names and "creator" not in names and "m01" not in names
+    ancient = by_manager(obj)["ancient-changes"]["fieldsV1"]
+    assert "f:spec" in ancient and "f:l1" in ancient["f:metadata"]["f:labels"]
+
+
+def test_managed_fields_set_by_the_writer() -> None:
+    first = live(apply_to_new(pod(), "kubectl"))
+    # [{}] strips them, as Kubernetes documents
+    stripped = copy.deepcopy(first)
+    stripped["metadata"]["managedFields"] = [{}]
+    assert "managedFields" not in update_managed_fields(first, stripped, "kubectl-patch")["metadata"]
+    # an empty list keeps the stored ones
+    kept = copy.deepcopy(first)
+    kept["metadata"]["managedFields"] = []
+    assert entries(update_managed_fields(first, kept, "x")) == entries(first)
+    # explicit entries replace them
+    mine = copy.deepcopy(first)
+    mine["metadata"]["managedFields"] = [
+        {"manager": "other", "operation": "Apply", "apiVersion": "v1", "fieldsType": "FieldsV1",
+         "fieldsV1": {"f:spec": {"f:containers": {WEB: {"f:image": {}}}}}}
+    ]  # fmt: skip
+    assert set(by_manager(update_managed_fields(first, mine, "x"))) == {"other"}
