@@ -37,7 +37,7 @@ from skiff.apiserver.patch.fieldpath import (
     list_kind,
     path_string,
 )
-from skiff.apiserver.patch.jsonvalue import deep_copy
+from skiff.apiserver.patch.jsonvalue import deep_copy, json_equal
 from skiff.apiserver.patch.schema import Field, schema_for
 
 CONTENT_TYPE = "application/apply-patch+yaml"
@@ -411,6 +411,15 @@ def server_side_apply(
     changed, removed = _diff_owned(live, merged, schema, skip)
     conflicts = [(m, sorted(m.fields & changed)) for m in others]
     conflicts = [(m, paths) for m, paths in conflicts if paths]
+    if conflicts and not force and manager == "kubectl":
+        # Kubernetes lets `kubectl apply --server-side` take over what client-side apply set:
+        # fields in the last-applied annotation whose live value still matches it.
+        allowed = _last_applied_fields(live, schema, skip)
+        conflicts = [(m, [p for p in paths if p not in allowed]) for m, paths in conflicts]
+        conflicts = [(m, paths) for m, paths in conflicts if paths]
+        if not conflicts:
+            conflicts = [(m, sorted(m.fields & changed)) for m in others]
+            force = True
     if conflicts and not force:
         raise _conflict_error(conflicts)
     for m, paths in conflicts:
@@ -426,6 +435,26 @@ def server_side_apply(
     me.fields = applied_fields
     me.api_version = applied["apiVersion"]
     return _store(merged, managers)
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _last_applied_fields(live: dict[str, Any], schema: Field, skip: tuple[Path, ...]) -> set[Path]:
+    """Paths of the client-side apply annotation whose live value is still the one it applied."""
+    annotations = (live.get("metadata") or {}).get("annotations") or {}
+    text = annotations.get(LAST_APPLIED) if isinstance(annotations, dict) else None
+    if not isinstance(text, str) or not text:
+        return set()
+    try:
+        last = json.loads(text)
+    except ValueError:
+        return set()
+    if not isinstance(last, dict):
+        return set()
+    wanted = _owned_values(last, schema, skip)
+    current = _owned_values(live, schema, skip)
+    return {p for p, v in wanted.items() if p in current and json_equal(current[p], v)}
 
 
 def _conflict_error(conflicts: list[tuple[Manager, list[Path]]]) -> PatchError:

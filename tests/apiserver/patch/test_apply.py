@@ -470,3 +470,23 @@ def test_managed_fields_set_by_the_writer() -> None:
          "fieldsV1": {"f:spec": {"f:containers": {WEB: {"f:image": {}}}}}}
     ]  # fmt: skip
     assert set(by_manager(update_managed_fields(first, mine, "x"))) == {"other"}
+
+
+def test_kubectl_server_side_apply_takes_over_client_side_apply() -> None:
+    # created by client-side apply: an Update manager and the last-applied annotation
+    cfg = pod("nginx:1")
+    created = copy.deepcopy(cfg)
+    created["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": json.dumps(cfg)}
+    obj = live(update_managed_fields(None, live(created), "kubectl-client-side-apply"))
+    # `kubectl apply --server-side` (manager "kubectl") may change what the annotation set ...
+    out = server_side_apply(obj, pod("nginx:2"), "kubectl")
+    assert out["spec"]["containers"][0]["image"] == "nginx:2"
+    # ... but another manager name gets the conflict, as does a field changed since
+    with pytest.raises(PatchError) as err:
+        server_side_apply(obj, pod("nginx:2"), "my-tool")
+    assert 'conflict with "kubectl-client-side-apply" using v1' in err.value.message
+    edited = copy.deepcopy(obj)
+    edited["spec"]["containers"][0]["image"] = "nginx:edited"
+    edited = update_managed_fields(obj, edited, "kubectl-client-side-apply")
+    with pytest.raises(PatchError):
+        server_side_apply(edited, pod("nginx:2"), "kubectl")
