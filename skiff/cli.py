@@ -6,7 +6,10 @@ fix are reported as one readable line and a non-zero exit, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 import click
 
@@ -61,8 +64,20 @@ def apiserver(data_dir: str, store_url: str, port: int, bind: str) -> None:
 @click.option("--kubeconfig", required=True)
 @click.option("--config", "config_file", default=None)
 def scheduler(kubeconfig: str, config_file: str | None) -> None:
-    """Run the scheduler."""
-    not_built("scheduler")
+    """Run the scheduler (kube-scheduler's semantics; a KubeSchedulerConfiguration YAML with --config)."""
+    from skiff.client.kubeconfig import KubeconfigError
+    from skiff.log import setup_logging
+    from skiff.scheduler.config import ConfigError
+    from skiff.scheduler.scheduler import run_scheduler
+
+    setup_logging("scheduler")
+    try:
+        code = run_scheduler(kubeconfig, config_file)
+    except (ConfigError, KubeconfigError) as e:
+        raise UserError(
+            f"{config_file if isinstance(e, ConfigError) and config_file else kubeconfig}: {e}"
+        ) from None
+    sys.exit(code)
 
 
 @cli.command()
@@ -116,28 +131,127 @@ def kubelet(
         raise UserError(str(exc)) from None
 
 
+def parse_duration(value: str) -> float:
+    """Seconds from "40s", "5m", "500ms", "1h" or a plain number of seconds."""
+    text = value.strip().lower()
+    for suffix, scale in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
+        if text.endswith(suffix):
+            number, mult = text[: -len(suffix)], scale
+            break
+    else:
+        number, mult = text, 1.0
+    try:
+        seconds = float(number) * mult
+    except ValueError:
+        raise UserError(f"invalid duration {value!r} (examples: 40s, 5m, 500ms)") from None
+    if seconds < 0:
+        raise UserError(f"invalid duration {value!r}: must not be negative")
+    return seconds
+
+
+class Duration(click.ParamType):
+    name = "duration"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        try:
+            return parse_duration(str(value))
+        except UserError as e:
+            self.fail(e.message, param, ctx)
+
+
 @cli.command("controller-manager")
 @click.option("--kubeconfig", required=True)
-def controller_manager(kubeconfig: str) -> None:
-    """Run the controllers (node lifecycle, pod GC)."""
-    not_built("controller-manager")
+@click.option(
+    "--controllers", default="nodelifecycle,podgc", show_default=True, help="Comma-separated controllers."
+)
+@click.option("--node-monitor-period", type=Duration(), default="5s", show_default=True)
+@click.option("--node-monitor-grace-period", type=Duration(), default="40s", show_default=True)
+@click.option("--pod-gc-period", type=Duration(), default="20s", show_default=True)
+@click.option("--terminated-pod-gc-threshold", type=int, default=12500, show_default=True)
+@click.option("--leader-elect/--no-leader-elect", default=True, show_default=True)
+@click.option("--leader-elect-lease-duration", type=Duration(), default="15s", show_default=True)
+@click.option("--leader-elect-renew-deadline", type=Duration(), default="10s", show_default=True)
+@click.option("--leader-elect-retry-period", type=Duration(), default="2s", show_default=True)
+def controller_manager(
+    kubeconfig: str,
+    controllers: str,
+    node_monitor_period: float,
+    node_monitor_grace_period: float,
+    pod_gc_period: float,
+    terminated_pod_gc_threshold: int,
+    leader_elect: bool,
+    leader_elect_lease_duration: float,
+    leader_elect_renew_deadline: float,
+    leader_elect_retry_period: float,
+) -> None:
+    """Run the controllers (node lifecycle, pod GC), leader-elected."""
+    from skiff.client.kubeconfig import KubeconfigError, load_kubeconfig
+    from skiff.controllers.manager import ALL_CONTROLLERS, Options, run_controller_manager
+    from skiff.log import setup_logging
+
+    names = tuple(c.strip() for c in controllers.split(",") if c.strip())
+    unknown = sorted(set(names) - set(ALL_CONTROLLERS))
+    if unknown:
+        raise UserError(f"unknown controllers: {', '.join(unknown)} (known: {', '.join(ALL_CONTROLLERS)})")
+    if leader_elect and not (
+        leader_elect_lease_duration > leader_elect_renew_deadline > 1.2 * leader_elect_retry_period
+    ):
+        raise UserError("leader election needs lease-duration > renew-deadline > 1.2 * retry-period")
+    try:
+        config = load_kubeconfig(kubeconfig)
+    except KubeconfigError as e:
+        raise UserError(str(e)) from None
+    setup_logging("controller-manager")
+    options = Options(
+        controllers=names,
+        node_monitor_period=node_monitor_period,
+        node_monitor_grace_period=node_monitor_grace_period,
+        podgc_period=pod_gc_period,
+        terminated_pod_gc_threshold=terminated_pod_gc_threshold,
+        podgc_quarantine=node_monitor_grace_period,
+        leader_elect=leader_elect,
+        lease_duration=leader_elect_lease_duration,
+        renew_deadline=leader_elect_renew_deadline,
+        retry_period=leader_elect_retry_period,
+    )
+    run_controller_manager(config, options)
+
+
+def _store_command(coro: Coroutine[Any, Any, str]) -> None:
+    """Runs a store command; its errors become one line and exit code 1."""
+    from skiff.store import StoreError
+
+    try:
+        click.echo(asyncio.run(coro))
+    except (StoreError, OSError) as e:
+        raise UserError(str(e)) from None
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 @cli.command()
-@click.option("--store", "store_url", required=True)
+@click.option("--store", "store_url", required=True, help="sqlite, sqlite:///PATH.db or etcd://HOST:PORT,...")
+@click.option("--data-dir", default=".skiff", show_default=True, help="where --store sqlite lives")
 @click.argument("file")
-def backup(store_url: str, file: str) -> None:
+def backup(store_url: str, data_dir: str, file: str) -> None:
     """Write a consistent snapshot of the store to FILE."""
-    not_built("backup")
+    from skiff.store.backup import backup_command
+
+    _store_command(backup_command(store_url, data_dir, file))
 
 
 @cli.command()
-@click.option("--store", "store_url", required=True)
-@click.option("--force", is_flag=True)
+@click.option("--store", "store_url", required=True, help="sqlite, sqlite:///PATH.db or etcd://HOST:PORT,...")
+@click.option("--data-dir", default=".skiff", show_default=True, help="where --store sqlite lives")
+@click.option("--force", is_flag=True, help="replace the content of a store that is not empty")
 @click.argument("file")
-def restore(store_url: str, force: bool, file: str) -> None:
+def restore(store_url: str, data_dir: str, force: bool, file: str) -> None:
     """Load a snapshot FILE into an empty store."""
-    not_built("restore")
+    from skiff.store.backup import restore_command
+
+    _store_command(restore_command(store_url, data_dir, file, force))
 
 
 @cli.command()
@@ -146,12 +260,53 @@ def restore(store_url: str, force: bool, file: str) -> None:
 @click.argument("pod")
 def trace(kubeconfig: str | None, namespace: str, pod: str) -> None:
     """Show a pod's journey through the cluster."""
-    not_built("trace")
+    import asyncio
+
+    from skiff.client.kubeconfig import KubeconfigError
+    from skiff.client.rest import ApiError, ClientError
+    from skiff.trace import fetch_and_render
+
+    try:
+        click.echo(asyncio.run(fetch_and_render(kubeconfig, namespace, pod)))
+    except ApiError as exc:
+        raise UserError(exc.message) from None
+    except (ClientError, KubeconfigError) as exc:
+        raise UserError(str(exc)) from None
 
 
 @cli.group()
 def bench() -> None:
     """Benchmarks."""
+
+
+@bench.command("scheduler")
+@click.option("--nodes", type=click.IntRange(1), default=5000, show_default=True)
+@click.option("--pods", type=click.IntRange(1), default=10000, show_default=True)
+@click.option(
+    "--workload",
+    type=click.Choice(["basic", "anti-affinity", "spread", "affinity", "preemption"]),
+    default="basic",
+    show_default=True,
+)
+@click.option("--kubeconfig", default=None, help="a running API server (default: start one)")
+@click.option("--algorithm-only", is_flag=True, help="the scheduling cycle alone, without the API")
+def bench_scheduler(
+    nodes: int, pods: int, workload: str, kubeconfig: str | None, algorithm_only: bool
+) -> None:
+    """Pods bound per second; the last line is throughput_pods_per_s=<number>."""
+    import logging
+
+    from skiff.scheduler.bench import run_algorithm, run_api
+
+    logging.basicConfig(level=logging.WARNING)
+    if algorithm_only:
+        rate = run_algorithm(nodes, pods, workload, echo=click.echo)
+    else:
+        try:
+            rate = run_api(kubeconfig, nodes, pods, workload, echo=click.echo)
+        except RuntimeError as e:
+            raise UserError(str(e)) from None
+    click.echo(f"throughput_pods_per_s={rate:.1f}")
 
 
 def main() -> None:

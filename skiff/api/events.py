@@ -1,7 +1,8 @@
 """events.k8s.io/v1 Event, and conversion to and from the core/v1 Event.
 
 Both APIs serve one storage (kept in core/v1 form): regarding <-> involvedObject, note <-> message,
-reportingController <-> reportingComponent, deprecatedX <-> X.
+reportingController <-> reportingComponent, deprecatedX <-> X. The result gets its own ObjectMeta
+(a shallow copy), so changing one side's metadata does not change the other's.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def from_core(ev: core.Event) -> Event:
             count=ev.series.count or 0, last_observed_time=ev.series.last_observed_time or ""
         )
     return Event(
-        metadata=ev.metadata,
+        metadata=msgspec.structs.replace(ev.metadata),
         event_time=ev.event_time,
         series=series,
         reporting_controller=ev.reporting_component,
@@ -75,7 +76,7 @@ def to_core(ev: Event) -> core.Event:
     if ev.series is not None:
         series = core.EventSeries(count=ev.series.count, last_observed_time=ev.series.last_observed_time)
     return core.Event(
-        metadata=ev.metadata,
+        metadata=msgspec.structs.replace(ev.metadata),
         involved_object=ev.regarding if ev.regarding is not None else core.ObjectReference(),
         reason=ev.reason,
         message=ev.note,

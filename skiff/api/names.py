@@ -7,6 +7,7 @@ validation can attach them to a field path.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 DNS1123_LABEL_MAX = 63
 DNS1123_SUBDOMAIN_MAX = 253
@@ -43,7 +44,12 @@ def max_len_error(n: int) -> str:
 
 
 def is_dns1123_label(value: str) -> list[str]:
-    errs = []
+    return list(_is_dns1123_label(value))
+
+
+@lru_cache(maxsize=8192)
+def _is_dns1123_label(value: str) -> tuple[str, ...]:
+    errs: list[str] = []
     if len(value) > DNS1123_LABEL_MAX:
         errs.append(max_len_error(DNS1123_LABEL_MAX))
     if not _DNS1123_LABEL.fullmatch(value):
@@ -56,11 +62,16 @@ def is_dns1123_label(value: str) -> list[str]:
                 "123-abc",
             )
         )
-    return errs
+    return tuple(errs)
 
 
 def is_dns1123_subdomain(value: str) -> list[str]:
-    errs = []
+    return list(_is_dns1123_subdomain(value))
+
+
+@lru_cache(maxsize=8192)
+def _is_dns1123_subdomain(value: str) -> tuple[str, ...]:
+    errs: list[str] = []
     if len(value) > DNS1123_SUBDOMAIN_MAX:
         errs.append(max_len_error(DNS1123_SUBDOMAIN_MAX))
     if not _DNS1123_SUBDOMAIN.fullmatch(value):
@@ -72,7 +83,7 @@ def is_dns1123_subdomain(value: str) -> list[str]:
                 "example.com",
             )
         )
-    return errs
+    return tuple(errs)
 
 
 def is_dns1035_label(value: str) -> list[str]:
@@ -108,6 +119,11 @@ def is_c_identifier(value: str) -> list[str]:
 
 
 def is_qualified_name(value: str) -> list[str]:
+    return list(_is_qualified_name(value))
+
+
+@lru_cache(maxsize=8192)
+def _is_qualified_name(value: str) -> tuple[str, ...]:
     """A label key / annotation key: optional DNS subdomain prefix and '/', then a 63-char name."""
     errs: list[str] = []
     parts = value.split("/")
@@ -120,7 +136,7 @@ def is_qualified_name(value: str) -> list[str]:
         else:
             errs.extend("prefix part " + m for m in is_dns1123_subdomain(prefix))
     else:
-        return [
+        return (
             _regex_msg(
                 "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must "
                 "start and end with an alphanumeric character",
@@ -129,8 +145,8 @@ def is_qualified_name(value: str) -> list[str]:
                 "my.name",
                 "123-abc",
             )[:-1]
-            + ") with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
-        ]
+            + ") with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
+        )
     if not name:
         errs.append("name part must be non-empty")
     elif len(name) > QUALIFIED_NAME_MAX:
@@ -147,11 +163,16 @@ def is_qualified_name(value: str) -> list[str]:
                 "123-abc",
             )
         )
-    return errs
+    return tuple(errs)
 
 
 def is_valid_label_value(value: str) -> list[str]:
-    errs = []
+    return list(_is_valid_label_value(value))
+
+
+@lru_cache(maxsize=8192)
+def _is_valid_label_value(value: str) -> tuple[str, ...]:
+    errs: list[str] = []
     if len(value) > LABEL_VALUE_MAX:
         errs.append(max_len_error(LABEL_VALUE_MAX))
     if not _LABEL_VALUE.fullmatch(value):
@@ -165,4 +186,4 @@ def is_valid_label_value(value: str) -> list[str]:
                 "12345",
             )
         )
-    return errs
+    return tuple(errs)

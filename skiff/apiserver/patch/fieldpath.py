@@ -11,8 +11,10 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
+
 from skiff.apiserver.patch.errors import PatchError
-from skiff.apiserver.patch.schema import KEY_DEFAULTS, Field
+from skiff.apiserver.patch.schema import KEY_DEFAULTS, NO_FIELD, Field
 
 Element = tuple[str, str]
 Path = tuple[Element, ...]
@@ -35,7 +37,11 @@ def canonical(value: Any) -> Any:
 
 def dump(value: Any) -> str:
     """Compact JSON with sorted keys, the form used inside `k:` and `v:` elements."""
-    return json.dumps(canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    value = canonical(value)
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # out-of-range integers and the like
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def list_kind(field: Field) -> str:
@@ -72,33 +78,55 @@ def item_key(item: Any, field: Field, where: Path, strict: bool) -> Element | No
 
 
 def field_values(
-    obj: Any, schema: Field, *, strict: bool = False, map_members: bool = False
+    obj: Any,
+    schema: Field,
+    *,
+    strict: bool = False,
+    map_members: bool = False,
+    skip: frozenset[Path] = frozenset(),
 ) -> dict[Path, Any]:
     """Every path a manager can own in `obj`, with the value there (MEMBER for list items).
 
     Leaves are scalars, nulls, empty objects, atomic lists and set members; list items and the
     entries of free-form maps (labels) are paths of their own. `map_members` also records a
     non-empty free-form map itself, as Kubernetes does for fields an Update added.
-    `strict` refuses items without keys and duplicate keys (an apply configuration).
+    `strict` refuses items without keys and duplicate keys (an apply configuration). Fields
+    whose path is in `skip` are left out with everything inside them.
     """
     out: dict[Path, Any] = {}
-    _walk(obj, schema, (), out, strict, map_members)
+    _walk(obj, schema, (), out, strict, map_members, skip)
     return out
 
 
-def _walk(value: Any, field: Field, path: Path, out: dict[Path, Any], strict: bool, members: bool) -> None:
+def _walk(
+    value: Any,
+    field: Field,
+    path: Path,
+    out: dict[Path, Any],
+    strict: bool,
+    members: bool,
+    skip: frozenset[Path] = frozenset(),
+) -> None:
     if isinstance(value, dict):
         if path and (not value or (members and field.free_map)):
             out[path] = value if not value else MEMBER
+        fields, free = field.fields, field.free_map
         for name, child in value.items():
             child_path = (*path, ("f", name))
-            _walk(child, field.child(name), child_path, out, strict, members)
-            if field.free_map and child_path not in out:
+            if skip and child_path in skip:
+                continue
+            if child is None or isinstance(child, str | bool | int | float):
+                out[child_path] = child  # the common case, without a call
+                continue
+            _walk(child, fields.get(name, NO_FIELD), child_path, out, strict, members, skip)
+            if free and child_path not in out:
                 out[child_path] = MEMBER
         return
     if isinstance(value, list):
         kind = list_kind(field)
-        if kind == "map" and value:
+        if kind != "atomic" and not value:
+            return  # an empty associative list or set owns nothing (as in Kubernetes)
+        if kind == "map":
             seen: set[Element] = set()
             for i, item in enumerate(value):
                 elem = item_key(item, field, path, strict) or ("i", str(i))
@@ -111,10 +139,10 @@ def _walk(value: Any, field: Field, path: Path, out: dict[Path, Any], strict: bo
                 seen.add(elem)
                 item_path = (*path, elem)
                 out[item_path] = MEMBER
-                _walk(item, field, item_path, out, strict, members)
+                _walk(item, field, item_path, out, strict, members, skip)
                 out[item_path] = MEMBER
             return
-        if kind == "set" and value:
+        if kind == "set":
             for item in value:
                 out[(*path, ("v", dump(item)))] = item
             return
@@ -195,3 +223,69 @@ def _decode(node: dict[str, Any], path: Path, out: set[Path]) -> None:
             _decode(child, child_path, out)
         else:
             out.add(child_path)
+
+
+ABSENT = object()
+
+
+def diff_fields(
+    old: Any,
+    new: Any,
+    schema: Field,
+    *,
+    map_members: bool = False,
+    skip: frozenset[Path] = frozenset(),
+) -> tuple[set[Path], set[Path]]:
+    """(changed, removed): the paths of `field_values` added or changed from `old` to `new`, and
+    the paths only `old` has. Equal subtrees are not walked, so small writes to big objects are
+    cheap. `old` may be ABSENT (a create)."""
+    changed: set[Path] = set()
+    removed: set[Path] = set()
+    _diff(old, new, schema, (), False, map_members, skip, changed, removed)
+    return changed, removed
+
+
+def _diff(
+    old: Any,
+    new: Any,
+    field: Field,
+    path: Path,
+    in_free_map: bool,
+    members: bool,
+    skip: frozenset[Path],
+    changed: set[Path],
+    removed: set[Path],
+) -> None:
+    if isinstance(old, dict) and isinstance(new, dict) and old and new:
+        for name in old.keys() | new.keys():
+            child_path = (*path, ("f", name))
+            if skip and child_path in skip:
+                continue
+            o = old.get(name, ABSENT)
+            n = new.get(name, ABSENT)
+            if o is n or (type(o) is type(n) and o == n):
+                continue
+            _diff(o, n, field.child(name), child_path, field.free_map, members, skip, changed, removed)
+        return
+    before = _values_at(old, field, path, in_free_map, members, skip)
+    after = _values_at(new, field, path, in_free_map, members, skip)
+    for p, v in after.items():
+        if p not in before:
+            changed.add(p)
+        else:
+            w = before[p]
+            if not (v is w or (type(v) is type(w) and v == w)):
+                changed.add(p)
+    removed.update(p for p in before if p not in after)
+
+
+def _values_at(
+    value: Any, field: Field, path: Path, in_free_map: bool, members: bool, skip: frozenset[Path]
+) -> dict[Path, Any]:
+    out: dict[Path, Any] = {}
+    if value is ABSENT:
+        return out
+    _walk(value, field, path, out, False, members, skip)
+    if in_free_map and path and path not in out:
+        out[path] = MEMBER
+    return out

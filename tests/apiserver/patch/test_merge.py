@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skiff.apiserver.patch import PatchError, apply_merge_patch, merge_patch
@@ -94,12 +94,14 @@ def _without_nulls(value: Any) -> Any:
     return value
 
 
+@settings(deadline=None, max_examples=60)
 @given(json_docs)
 def test_patch_with_itself_is_identity_without_nulls(doc: dict[str, Any]) -> None:
     # Merging a document with itself yields the document, minus the keys whose value is null.
     assert merge_patch(doc, doc) == _without_nulls(doc)
 
 
+@settings(deadline=None, max_examples=60)
 @given(json_docs, json_docs)
 def test_patch_keys_win_and_is_idempotent(doc: dict[str, Any], patch: dict[str, Any]) -> None:
     once = merge_patch(doc, patch)
@@ -111,6 +113,7 @@ def test_patch_keys_win_and_is_idempotent(doc: dict[str, Any], patch: dict[str, 
             assert once[key] == value
 
 
+@settings(deadline=None, max_examples=60)
 @given(json_docs, json_docs)
 def test_inputs_not_modified(doc: dict[str, Any], patch: dict[str, Any]) -> None:
     import copy

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skiff.apiserver.patch import PatchError
@@ -422,12 +422,14 @@ labels = st.dictionaries(st.sampled_from("abcde"), st.text(max_size=3), max_size
 names = st.lists(st.sampled_from(["web", "side", "a", "b"]), unique=True, max_size=4)
 
 
+@settings(deadline=None, max_examples=60)
 @given(labels, labels)
 def test_labels_behave_like_merge_patch(current: dict[str, str], patch: dict[str, str]) -> None:
     out = apply_strategic_patch({"metadata": {"labels": current}}, {"metadata": {"labels": patch}}, "Pod")
     assert out["metadata"]["labels"] == {**current, **patch}
 
 
+@settings(deadline=None, max_examples=60)
 @given(names, names)
 def test_containers_merge_keeps_every_name_once(current: list[str], patch: list[str]) -> None:
     obj = {"spec": {"containers": [{"name": n, "image": "old"} for n in current]}}
@@ -439,6 +441,7 @@ def test_containers_merge_keeps_every_name_once(current: list[str], patch: list[
     assert [c["name"] for c in out if c["name"] in patch] == patch
 
 
+@settings(deadline=None, max_examples=60)
 @given(names, names)
 def test_set_element_order_gives_the_order(current: list[str], order: list[str]) -> None:
     obj = {"spec": {"containers": [{"name": n} for n in current]}}

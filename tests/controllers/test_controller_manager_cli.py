@@ -1,0 +1,86 @@
+"""`skiff controller-manager` as a user runs it: leader-elected, visible with kubectl, clean on SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from skiff.api.core import Node
+from skiff.client import Client
+
+from ..client.util import eventually
+from .util import FakeKubelet, taints_of
+
+FLAGS = [
+    "--node-monitor-period=200ms",
+    "--node-monitor-grace-period=2s",
+    "--pod-gc-period=1s",
+    "--leader-elect-lease-duration=3s",
+    "--leader-elect-renew-deadline=2s",
+    "--leader-elect-retry-period=500ms",
+]
+
+
+def kubectl(apiserver: Any, *args: str) -> str:
+    env = {"KUBECONFIG": apiserver.kubeconfig, "HOME": "/tmp", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(["kubectl", *args], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def holder(apiserver: Any) -> str:
+    return kubectl(
+        apiserver, "get", "lease", "-n", "kube-system", "kube-controller-manager", "-o",
+        "jsonpath={.spec.holderIdentity}",
+    )  # fmt: skip
+
+
+async def test_controller_manager_leads_acts_and_releases_on_sigterm(apiserver: Any) -> None:
+    cmd = [sys.executable, "-m", "skiff", "controller-manager", "--kubeconfig", apiserver.kubeconfig, *FLAGS]
+    first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    second = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        async with Client.from_kubeconfig(apiserver.kubeconfig) as client:
+            # A node whose kubelet never renews its lease: whichever instance leads taints it.
+            lost = FakeKubelet(client, "lost")
+            await lost.register()
+            await lost.stop()
+
+            async def tainted() -> bool:
+                node = await client.get(Node, "lost")
+                return ("node.kubernetes.io/unreachable", "NoExecute") in taints_of(node)
+
+            await eventually(tainted, timeout=60, what="the leader taints the lost node")
+            leader = holder(apiserver)
+            assert leader, "the lease names a holder"
+
+            # Stop both (SIGTERM): they exit 0 and the leader hands the lease back.
+            for p in (first, second):
+                p.send_signal(signal.SIGTERM)
+            for p in (first, second):
+                assert p.wait(30) == 0, p.stderr.read().decode() if p.stderr else ""
+            assert holder(apiserver) == ""
+    finally:
+        for p in (first, second):
+            if p.poll() is None:
+                p.kill()
+                p.wait(5)
+
+
+def test_bad_flags_are_one_line() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "skiff", "controller-manager", "--kubeconfig", "/nonexistent"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode != 0
+    assert "cannot read kubeconfig /nonexistent" in out.stderr
+    assert "Traceback" not in out.stderr
+    out = subprocess.run(
+        [sys.executable, "-m", "skiff", "controller-manager", "--kubeconfig", "x", "--controllers", "nope"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode != 0 and "unknown controllers: nope" in out.stderr
