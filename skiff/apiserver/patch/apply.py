@@ -287,6 +287,8 @@ def update_managed_fields(
     `[{}]` strips managedFields altogether. Call it after defaulting, as Kubernetes records the
     defaulted fields for the writer.
     """
+    if not isinstance(new, dict) or not isinstance(new.get("metadata", {}), dict):
+        raise PatchError("metadata must be an object", 400)
     schema = schema_for(kind or str(new.get("kind") or (old or {}).get("kind") or ""))
     skip = _ignored(subresource, ignored)
     changed, removed = _diff_owned(ABSENT if old is None else old, new, schema, skip, map_members=True)
