@@ -53,18 +53,10 @@ class Handlers:
         self.cache = cache
         self.storage = Storage(store, cache)
         self.resources = resources
-        self.known_fields: dict[int, set[str]] = {}
         self.by_store_plural: dict[str, ResourceInfo] = {}
         for r in resources:
             if r.to_stored is None:
                 self.by_store_plural.setdefault(r.store_plural, r)
-
-    def fields_known(self, info: ResourceInfo) -> set[str]:
-        k = id(info.strategy)
-        s = self.known_fields.get(k)
-        if s is None:
-            s = self.known_fields[k] = set(info.strategy.fields({"metadata": {"namespace": ""}}))
-        return s
 
     # ------------------------------------------------------------------------------ reading
 
@@ -103,7 +95,7 @@ class Handlers:
             raise errors.bad_request("resourceVersionMatch is forbidden unless resourceVersion is provided")
         if cont and rv:
             raise errors.bad_request("specifying resource version is not allowed when using continue")
-        match = query.matcher(q, self.fields_known(info), info.strategy.fields)
+        match = query.matcher(q, info.group, info.plural, info.strategy.fields)
         ns = r.namespace if info.namespaced else None
         if cont:
             start_rv, start_key = decode_continue(cont)
@@ -260,7 +252,7 @@ class Handlers:
         if info.namespaced:
             await self.require_namespace(meta.get("namespace") or "")
         fill_new_metadata(obj)
-        obj = self.to_stored(info, obj)
+        obj = admission.defaults_for_create(self.to_stored(info, obj))
         info.strategy.prepare_create(obj)
         await admission.admit_create(self, info, obj, warnings)
         admission.validate(info, obj, None)
@@ -340,11 +332,13 @@ class Handlers:
             strat.prepare_status_update(new, old)
             if want_rv:
                 new["metadata"]["resourceVersion"] = want_rv
+            new = admission.defaults_for_update(new)
         else:
             strat.prepare_update(new, old)
+            new = admission.defaults_for_update(new)
             if strat.spec_changed(new, old):
                 new["metadata"]["generation"] = int(old["metadata"].get("generation") or 1) + 1
-        admission.validate(info, new, old)
+        admission.validate(info, new, old, sub)
         return new
 
     # ------------------------------------------------------------------------------ deleting
@@ -459,7 +453,7 @@ class Handlers:
     async def delete_collection(self, r: Route, request: Request, out: Output, body: Any) -> Response:
         info = r.info
         opts = delete_options(body, request)
-        match = query.matcher(request.query_params, self.fields_known(info), info.strategy.fields)
+        match = query.matcher(request.query_params, info.group, info.plural, info.strategy.fields)
         ns = r.namespace if info.namespaced else None
         objs, _, at = await self._list_store(info, ns, match, 0, None, None)
         deleted = []

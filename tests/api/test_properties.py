@@ -17,7 +17,8 @@ from skiff.api.quantity import (
     parse_quantity,
 )
 
-FAST = settings(max_examples=100, deadline=None)
+# derandomize: the same examples every run, so a full `make test` never flakes on a new draw.
+FAST = settings(max_examples=150, deadline=None, derandomize=True)
 
 
 @FAST

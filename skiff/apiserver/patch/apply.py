@@ -26,9 +26,11 @@ import yaml
 
 from skiff.apiserver.patch.errors import PatchError
 from skiff.apiserver.patch.fieldpath import (
+    ABSENT,
     Element,
     Path,
     decode_fields,
+    diff_fields,
     encode_fields,
     field_values,
     item_key,
@@ -192,8 +194,41 @@ def decode_managers(obj: dict[str, Any] | None) -> list[Manager]:
     return out
 
 
+MAX_UPDATE_MANAGERS = 10
+ANCIENT_CHANGES = "ancient-changes"
+
+
+def _cap_updaters(managers: list[Manager]) -> list[Manager]:
+    """Kubernetes keeps at most 10 Update entries: the oldest merge into "ancient-changes"
+    (one per apiVersion) until that holds."""
+    updaters = sorted((m for m in managers if m.operation == "Update"), key=lambda m: m.time or "")
+    count = len(updaters)
+    if count <= MAX_UPDATE_MANAGERS:
+        return managers
+    first: dict[str, Manager] = {}
+    buckets: dict[str, Manager] = {}
+    gone: set[int] = set()
+    for m in updaters:
+        if count <= MAX_UPDATE_MANAGERS:
+            break
+        version = m.api_version
+        if version not in first:
+            first[version] = m
+            continue
+        bucket = buckets.get(version)
+        if bucket is None:
+            bucket = first[version]  # the first one of this version becomes the bucket
+            bucket.manager, bucket.subresource = ANCIENT_CHANGES, ""
+            buckets[version] = bucket
+        bucket.fields = bucket.fields | m.fields
+        bucket.time = m.time
+        gone.add(id(m))
+        count -= 1
+    return [m for m in managers if id(m) not in gone]
+
+
 def _store(obj: dict[str, Any], managers: list[Manager]) -> dict[str, Any]:
-    live = [m for m in managers if m.fields]
+    live = _cap_updaters([m for m in managers if m.fields])
     live.sort(key=lambda m: (m.operation, m.time or "", m.manager, m.api_version, m.subresource))
     meta = obj.setdefault("metadata", {})
     if live:
@@ -212,6 +247,13 @@ def _owned_values(obj: Any, schema: Field, ignored: tuple[Path, ...], **kw: bool
     for path in _STRIPPED:
         values.pop(path, None)
     return values
+
+
+def _diff_owned(
+    old: Any, new: Any, schema: Field, ignored: tuple[Path, ...], map_members: bool = False
+) -> tuple[set[Path], set[Path]]:
+    changed, removed = diff_fields(old, new, schema, map_members=map_members, skip=frozenset(ignored))
+    return changed - _STRIPPED, removed - _STRIPPED
 
 
 def _find(
@@ -240,17 +282,27 @@ def update_managed_fields(
 
     Returns `new` with a new metadata (the rest is shared, not copied) whose managedFields give
     `manager` (operation Update) every field the write added or changed; other managers lose
-    those fields, and removed fields leave every set. managedFields carried in `new` are
-    ignored: ownership comes from `old`. Call it after defaulting, as Kubernetes records the
+    those fields, and removed fields leave every set. Ownership comes from `old`, unless the
+    write itself sets managedFields (not through a subresource): then those are the base, and
+    `[{}]` strips managedFields altogether. Call it after defaulting, as Kubernetes records the
     defaulted fields for the writer.
     """
+    if not isinstance(new, dict) or not isinstance(new.get("metadata", {}), dict):
+        raise PatchError("metadata must be an object", 400)
     schema = schema_for(kind or str(new.get("kind") or (old or {}).get("kind") or ""))
     skip = _ignored(subresource, ignored)
-    before = _owned_values(old, schema, skip, map_members=True) if old is not None else {}
-    after = _owned_values(new, schema, skip, map_members=True)
-    changed = {p for p, v in after.items() if p not in before or not json_equal(before[p], v)}
-    removed = set(before) - set(after)
+    changed, removed = _diff_owned(ABSENT if old is None else old, new, schema, skip, map_members=True)
     managers = decode_managers(old)
+    sent = (new.get("metadata") or {}).get("managedFields")
+    if not subresource and isinstance(sent, list) and sent:
+        if sent == [{}]:
+            # Kubernetes' documented way to strip managedFields: overwrite them with [{}].
+            out = dict(new)
+            out["metadata"] = {k: v for k, v in new["metadata"].items() if k != "managedFields"}
+            return out
+        # managedFields the writer set explicitly replace the stored ones (as in Kubernetes);
+        # an empty list or unreadable entries keep the stored ones.
+        managers = decode_managers(new) or managers
     api_version = str(new.get("apiVersion") or "")
     me = _find(managers, manager, "Update", api_version, subresource)
     for m in managers:
@@ -328,7 +380,7 @@ def server_side_apply(
 
     Raises PatchError 409 listing the conflicts as Kubernetes does
     (`Apply failed with 1 conflict: conflict with "other": .spec.containers[name="web"].image`).
-    Neither input is modified.
+    Neither input is modified; the result may share unchanged parts with `live`.
     """
     applied = _check_applied(applied)
     if live.get("kind") and live["kind"] != applied["kind"]:
@@ -350,22 +402,30 @@ def server_side_apply(
     previous = me.fields if me is not None else set()
     others = [m for m in managers if m is not me]
 
-    merged = _merge(deep_copy(live), applied, schema)
     owned = applied_fields.union(*(m.fields for m in others))
     gone = previous - owned
+    # _merge copies what it changes and shares the rest with `live`; pruning edits in place,
+    # so it gets a private copy.
+    merged = _merge(deep_copy(live) if gone else live, applied, schema)
     if gone:
         _prune(merged, gone, owned, schema)
 
-    before = _owned_values(live, schema, skip)
-    after = _owned_values(merged, schema, skip)
-    changed = {p for p, v in after.items() if p not in before or not json_equal(before[p], v)}
+    changed, removed = _diff_owned(live, merged, schema, skip)
     conflicts = [(m, sorted(m.fields & changed)) for m in others]
     conflicts = [(m, paths) for m, paths in conflicts if paths]
+    if conflicts and not force and manager == "kubectl":
+        # Kubernetes lets `kubectl apply --server-side` take over what client-side apply set:
+        # fields in the last-applied annotation whose live value still matches it.
+        allowed = _last_applied_fields(live, schema, skip)
+        conflicts = [(m, [p for p in paths if p not in allowed]) for m, paths in conflicts]
+        conflicts = [(m, paths) for m, paths in conflicts if paths]
+        if not conflicts:
+            conflicts = [(m, sorted(m.fields & changed)) for m in others]
+            force = True
     if conflicts and not force:
         raise _conflict_error(conflicts)
     for m, paths in conflicts:
         m.fields -= set(paths)
-    removed = set(before) - set(after)
     for m in others:
         m.fields -= removed
     if me is None:
@@ -377,6 +437,26 @@ def server_side_apply(
     me.fields = applied_fields
     me.api_version = applied["apiVersion"]
     return _store(merged, managers)
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _last_applied_fields(live: dict[str, Any], schema: Field, skip: tuple[Path, ...]) -> set[Path]:
+    """Paths of the client-side apply annotation whose live value is still the one it applied."""
+    annotations = (live.get("metadata") or {}).get("annotations") or {}
+    text = annotations.get(LAST_APPLIED) if isinstance(annotations, dict) else None
+    if not isinstance(text, str) or not text:
+        return set()
+    try:
+        last = json.loads(text)
+    except ValueError:
+        return set()
+    if not isinstance(last, dict):
+        return set()
+    wanted = _owned_values(last, schema, skip)
+    current = _owned_values(live, schema, skip)
+    return {p for p, v in wanted.items() if p in current and json_equal(current[p], v)}
 
 
 def _conflict_error(conflicts: list[tuple[Manager, list[Path]]]) -> PatchError:

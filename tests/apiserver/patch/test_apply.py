@@ -18,7 +18,18 @@ from skiff.apiserver.patch.apply import (
     server_side_apply,
     update_managed_fields,
 )
-from skiff.apiserver.patch.fieldpath import Path, decode_fields, dump, encode_fields, path_string
+from skiff.apiserver.patch.fieldpath import (
+    ABSENT,
+    Path,
+    decode_fields,
+    diff_fields,
+    dump,
+    encode_fields,
+    field_values,
+    path_string,
+)
+from skiff.apiserver.patch.jsonvalue import json_equal
+from skiff.apiserver.patch.schema import schema_for
 
 
 def pod(image: str = "nginx:1.25", labels: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
@@ -407,3 +418,75 @@ def test_random_apply_sequences(sequence: list[tuple[str, dict[str, Any], bool]]
         )
         # every entry is well formed and names no field twice for one manager
         assert len({(e["manager"], e["operation"]) for e in entries(obj)}) == len(entries(obj))
+
+
+def _full_diff(old: Any, new: Any, members: bool) -> tuple[set[Path], set[Path]]:
+    schema = schema_for("Pod")
+    before = field_values(old, schema, map_members=members)
+    after = field_values(new, schema, map_members=members)
+    changed = {p for p, v in after.items() if p not in before or not json_equal(before[p], v)}
+    return changed, set(before) - set(after)
+
+
+odd_values = st.none() | st.just({}) | st.just([]) | st.sampled_from(["x", 1])
+
+
+@settings(deadline=None, max_examples=80)
+@given(configs, configs, st.booleans(), odd_values, odd_values)
+def test_diff_matches_a_full_comparison(a: Any, b: Any, members: bool, x: Any, y: Any) -> None:
+    a["spec"]["extra"], b["spec"]["extra"] = x, y
+    a["metadata"]["annotations"] = {"k": x} if x is not None else {}
+    assert diff_fields(a, b, schema_for("Pod"), map_members=members) == _full_diff(a, b, members)
+    assert diff_fields(ABSENT, b, schema_for("Pod"), map_members=members) == _full_diff({}, b, members)
+
+
+def test_update_managers_are_capped_at_ten() -> None:
+    obj = live(update_managed_fields(None, live(pod()), "creator", now="t00"))
+    for i in range(1, 13):
+        new = copy.deepcopy(obj)
+        new["metadata"].setdefault("labels", {})[f"l{i}"] = "x"
+        obj = update_managed_fields(obj, new, f"m{i:02}", now=f"t{i:02}")
+    names = [e["manager"] for e in entries(obj)]
+    assert len(names) == 10
+    assert "ancient-changes" in names and "creator" not in names and "m01" not in names
+    ancient = by_manager(obj)["ancient-changes"]["fieldsV1"]
+    assert "f:spec" in ancient and "f:l1" in ancient["f:metadata"]["f:labels"]
+
+
+def test_managed_fields_set_by_the_writer() -> None:
+    first = live(apply_to_new(pod(), "kubectl"))
+    # [{}] strips them, as Kubernetes documents
+    stripped = copy.deepcopy(first)
+    stripped["metadata"]["managedFields"] = [{}]
+    assert "managedFields" not in update_managed_fields(first, stripped, "kubectl-patch")["metadata"]
+    # an empty list keeps the stored ones
+    kept = copy.deepcopy(first)
+    kept["metadata"]["managedFields"] = []
+    assert entries(update_managed_fields(first, kept, "x")) == entries(first)
+    # explicit entries replace them
+    mine = copy.deepcopy(first)
+    mine["metadata"]["managedFields"] = [
+        {"manager": "other", "operation": "Apply", "apiVersion": "v1", "fieldsType": "FieldsV1",
+         "fieldsV1": {"f:spec": {"f:containers": {WEB: {"f:image": {}}}}}}
+    ]  # fmt: skip
+    assert set(by_manager(update_managed_fields(first, mine, "x"))) == {"other"}
+
+
+def test_kubectl_server_side_apply_takes_over_client_side_apply() -> None:
+    # created by client-side apply: an Update manager and the last-applied annotation
+    cfg = pod("nginx:1")
+    created = copy.deepcopy(cfg)
+    created["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": json.dumps(cfg)}
+    obj = live(update_managed_fields(None, live(created), "kubectl-client-side-apply"))
+    # `kubectl apply --server-side` (manager "kubectl") may change what the annotation set ...
+    out = server_side_apply(obj, pod("nginx:2"), "kubectl")
+    assert out["spec"]["containers"][0]["image"] == "nginx:2"
+    # ... but another manager name gets the conflict, as does a field changed since
+    with pytest.raises(PatchError) as err:
+        server_side_apply(obj, pod("nginx:2"), "my-tool")
+    assert 'conflict with "kubectl-client-side-apply" using v1' in err.value.message
+    edited = copy.deepcopy(obj)
+    edited["spec"]["containers"][0]["image"] = "nginx:edited"
+    edited = update_managed_fields(obj, edited, "kubectl-client-side-apply")
+    with pytest.raises(PatchError):
+        server_side_apply(edited, pod("nginx:2"), "kubectl")
