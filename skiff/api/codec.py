@@ -90,6 +90,16 @@ def decode_raw(data: bytes | str) -> Any:
 
 def decode(tp: type[T], data: bytes | str, strict: bool = False) -> tuple[T, list[str]]:
     """Decode and report unknown fields: strict raises UnknownFieldError, else returns their paths."""
+    checker = _checker_for(tp)
+    if checker is not Any:
+        try:
+            _decoder(checker).decode(data)
+        except msgspec.ValidationError:
+            pass  # unknown fields or wrong types: the slow path below names them
+        except msgspec.MsgspecError as e:
+            raise _translate(e) from None
+        else:
+            return decode_fast(tp, data), []
     raw = decode_raw(data)
     return convert(tp, raw, strict)
 
