@@ -495,11 +495,15 @@ def _validate_container(
         name = vm.get("name")
         if not name:
             errs.append(required(f"{mp}.name"))
+        elif not isinstance(name, str):
+            errs.append(invalid(f"{mp}.name", name, "must be a string"))
         elif name not in volumes:
             errs.append(not_found(f"{mp}.name", name))
         mount_path = vm.get("mountPath")
         if not mount_path:
             errs.append(required(f"{mp}.mountPath"))
+        elif not isinstance(mount_path, str):
+            errs.append(invalid(f"{mp}.mountPath", mount_path, "must be a string"))
         elif mount_path in mount_paths:
             errs.append(invalid(f"{mp}.mountPath", mount_path, "must be unique"))
         else:

@@ -11,8 +11,12 @@ apiVersion, time, fieldsType FieldsV1, fieldsV1). An apply:
 4. records the applied configuration's fields as the applier's.
 
 Writes that are not applies (create, update, patch) go through `update_managed_fields`: the
-writer takes every field it changed (as Update), others lose them. An object without
-managedFields that is applied to is first attributed to "before-first-apply", as in Kubernetes.
+writer takes every field it changed (as Update), others lose them; at most 10 Update entries
+are kept (older ones merge into "ancient-changes"); `[]` or `[{}]` sent as managedFields reset
+them. As in Kubernetes: an object without managedFields that is applied to is first attributed
+to "before-first-apply"; `kubectl apply --server-side` (manager "kubectl") may take over the
+fields client-side apply set (those of the last-applied annotation still matching the object)
+and keeps that annotation in step; a uid in the configuration is a precondition.
 """
 
 from __future__ import annotations
@@ -284,8 +288,9 @@ def update_managed_fields(
     `manager` (operation Update) every field the write added or changed; other managers lose
     those fields, and removed fields leave every set. Ownership comes from `old`, unless the
     write itself sets managedFields (not through a subresource): then those are the base, and
-    `[{}]` strips managedFields altogether. Call it after defaulting, as Kubernetes records the
-    defaulted fields for the writer.
+    `[]` or `[{}]` strip managedFields. As in Kubernetes, an existing object (with a uid) that
+    has no managedFields stays untracked by updates; creates (`old` None) are tracked. Call it
+    after defaulting, as Kubernetes records the defaulted fields for the writer.
     """
     if not isinstance(new, dict) or not isinstance(new.get("metadata", {}), dict):
         raise PatchError("metadata must be an object", 400)
@@ -294,15 +299,17 @@ def update_managed_fields(
     changed, removed = _diff_owned(ABSENT if old is None else old, new, schema, skip, map_members=True)
     managers = decode_managers(old)
     sent = (new.get("metadata") or {}).get("managedFields")
-    if not subresource and isinstance(sent, list) and sent:
-        if sent == [{}]:
-            # Kubernetes' documented way to strip managedFields: overwrite them with [{}].
-            out = dict(new)
-            out["metadata"] = {k: v for k, v in new["metadata"].items() if k != "managedFields"}
-            return out
-        # managedFields the writer set explicitly replace the stored ones (as in Kubernetes);
-        # an empty list or unreadable entries keep the stored ones.
-        managers = decode_managers(new) or managers
+    if not subresource and isinstance(sent, list):
+        # managedFields the writer set explicitly replace the stored ones (unreadable entries
+        # keep them); [] or [{}] is Kubernetes' reset.
+        managers = [] if sent in ([], [{}]) else decode_managers(new) or managers
+    uid = ((old or {}).get("metadata") or {}).get("uid")
+    if not managers and old is not None and uid:
+        # An existing object without managedFields is not tracked by updates (Kubernetes
+        # starts tracking on create, or on the next apply).
+        out = dict(new)
+        out["metadata"] = {k: v for k, v in new["metadata"].items() if k != "managedFields"}
+        return out
     api_version = str(new.get("apiVersion") or "")
     me = _find(managers, manager, "Update", api_version, subresource)
     for m in managers:
@@ -339,6 +346,20 @@ def _check_applied(applied: Any) -> dict[str, Any]:
     return applied
 
 
+def _check_uid(applied: dict[str, Any], live: dict[str, Any] | None) -> None:
+    """A uid in the configuration is a precondition, as in Kubernetes (409 when it fails)."""
+    want = (applied.get("metadata") or {}).get("uid")
+    if not want:
+        return
+    have = ((live or {}).get("metadata") or {}).get("uid")
+    if not have:
+        raise PatchError(
+            f"uid mismatch: the provided object specified uid {want}, and no existing object was found", 409
+        )
+    if want != have:
+        raise PatchError(f"Precondition failed: UID in precondition: {want}, UID in object meta: {have}", 409)
+
+
 def apply_to_new(
     applied: dict[str, Any],
     manager: str,
@@ -353,6 +374,7 @@ def apply_to_new(
     `kind` picks the patch schema (default: the configuration's kind).
     """
     applied = _check_applied(applied)
+    _check_uid(applied, None)
     schema = schema_for(kind or applied["kind"])
     skip = _ignored(subresource, ignored)
     fields = set(_owned_values(applied, schema, skip, strict=True))
@@ -389,15 +411,18 @@ def server_side_apply(
             f"does not match the object's kind {live['kind']}",
             400,
         )
+    _check_uid(applied, live)
     schema = schema_for(kind or applied["kind"])
     skip = _ignored(subresource, ignored)
     applied_fields = set(_owned_values(applied, schema, skip, strict=True))
     managers = decode_managers(live)
     if not managers:
-        attributed = set(_owned_values(live, schema, skip))
+        # Kubernetes records what was there as an update from nothing by "before-first-apply".
+        attributed, _ = _diff_owned(ABSENT, live, schema, skip, map_members=True)
         if attributed:
             version = str(live.get("apiVersion") or applied["apiVersion"])
-            managers.append(Manager(BEFORE_FIRST_APPLY, "Update", version, None, attributed))
+            stamp = now or now_rfc3339()
+            managers.append(Manager(BEFORE_FIRST_APPLY, "Update", version, stamp, attributed))
     me = _find(managers, manager, "Apply", "", subresource)
     previous = me.fields if me is not None else set()
     others = [m for m in managers if m is not me]
@@ -436,7 +461,30 @@ def server_side_apply(
         me.time = now or now_rfc3339()
     me.fields = applied_fields
     me.api_version = applied["apiVersion"]
+    if manager == "kubectl":
+        _sync_last_applied(merged, applied)
     return _store(merged, managers)
+
+
+def _sync_last_applied(merged: dict[str, Any], applied: dict[str, Any]) -> None:
+    """Kubernetes keeps client-side apply's annotation current when `kubectl apply
+    --server-side` applies to an object that has it, so both kinds of apply keep working."""
+    annotations = (merged.get("metadata") or {}).get("annotations")
+    if not isinstance(annotations, dict) or LAST_APPLIED not in annotations:
+        return
+    config = dict(applied)
+    meta = dict(config.get("metadata") or {})
+    notes = {k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}
+    if notes:
+        meta["annotations"] = notes
+    else:
+        meta.pop("annotations", None)
+    config["metadata"] = meta
+    merged["metadata"] = dict(merged["metadata"])
+    merged["metadata"]["annotations"] = {
+        **annotations,
+        LAST_APPLIED: json.dumps(config, sort_keys=True, separators=(",", ":")) + "\n",
+    }
 
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"

@@ -459,9 +459,18 @@ def test_managed_fields_set_by_the_writer() -> None:
     stripped = copy.deepcopy(first)
     stripped["metadata"]["managedFields"] = [{}]
     assert "managedFields" not in update_managed_fields(first, stripped, "kubectl-patch")["metadata"]
-    # an empty list keeps the stored ones
+    # so does an empty list (TestClearManagedFieldsWithUpdateEmptyList) ...
+    emptied = copy.deepcopy(first)
+    emptied["metadata"]["managedFields"] = []
+    untracked = update_managed_fields(first, emptied, "x")
+    assert "managedFields" not in untracked["metadata"]
+    # ... and later updates of the object do not start tracking again
+    relabelled = copy.deepcopy(untracked)
+    relabelled["metadata"]["labels"] = {"test-label": "v1"}
+    assert "managedFields" not in update_managed_fields(untracked, relabelled, "kubectl-patch")["metadata"]
+    # leaving managedFields out keeps the stored ones
     kept = copy.deepcopy(first)
-    kept["metadata"]["managedFields"] = []
+    del kept["metadata"]["managedFields"]
     assert entries(update_managed_fields(first, kept, "x")) == entries(first)
     # explicit entries replace them
     mine = copy.deepcopy(first)
@@ -481,6 +490,12 @@ def test_kubectl_server_side_apply_takes_over_client_side_apply() -> None:
     # `kubectl apply --server-side` (manager "kubectl") may change what the annotation set ...
     out = server_side_apply(obj, pod("nginx:2"), "kubectl")
     assert out["spec"]["containers"][0]["image"] == "nginx:2"
+    # ... and keeps the annotation in step, so a later client-side apply sees nginx:2
+    note = out["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+    assert json.loads(note) == pod("nginx:2")
+    assert (
+        json.loads(obj["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]) == cfg
+    )
     # ... but another manager name gets the conflict, as does a field changed since
     with pytest.raises(PatchError) as err:
         server_side_apply(obj, pod("nginx:2"), "my-tool")
@@ -490,3 +505,88 @@ def test_kubectl_server_side_apply_takes_over_client_side_apply() -> None:
     edited = update_managed_fields(obj, edited, "kubectl-client-side-apply")
     with pytest.raises(PatchError):
         server_side_apply(edited, pod("nginx:2"), "kubectl")
+
+
+def test_kubernetes_apply_managed_fields_case() -> None:
+    # Kubernetes' integration test TestApplyManagedFields: an apply, then two merge patches by
+    # "updater"; the updater's entry groups both and takes data.key from the applier.
+    from skiff.apiserver.patch import apply_merge_patch
+
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "test-cm", "namespace": "default", "labels": {"test-label": "test"}},
+        "data": {"key": "value"},
+    }
+    obj = live(apply_to_new(cm, "apply_test", now="t1"))
+    for now, body in (("t2", {"data": {"new-key": "value"}}), ("t3", {"data": {"key": "new value"}})):
+        obj = update_managed_fields(obj, apply_merge_patch(obj, body), "updater", now=now)
+    assert obj["data"] == {"key": "new value", "new-key": "value"}
+    assert entries(obj) == [
+        {
+            "manager": "apply_test",
+            "operation": "Apply",
+            "apiVersion": "v1",
+            "time": "t1",
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:metadata": {"f:labels": {"f:test-label": {}}}},
+        },
+        {
+            "manager": "updater",
+            "operation": "Update",
+            "apiVersion": "v1",
+            "time": "t3",
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:data": {"f:key": {}, "f:new-key": {}}},
+        },
+    ]
+    # TestClearManagedFieldsWithMergePatch: [{}] clears them
+    cleared = update_managed_fields(obj, apply_merge_patch(obj, {"metadata": {"managedFields": [{}]}}), "x")
+    assert "managedFields" not in cleared["metadata"]
+
+
+def test_kubernetes_apply_removes_empty_managed_fields_and_ports() -> None:
+    # TestApplyRemovesEmptyManagedFields: applying nothing but the name leaves no managedFields
+    bare = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "test-cm", "namespace": "default"}}
+    first = apply_to_new(bare, "apply_test")
+    assert "managedFields" not in first["metadata"]
+    assert "managedFields" not in server_side_apply(live(first), bare, "apply_test")["metadata"]
+    # TestApplyRemoveContainerPort: re-applying without the port removes it
+    with_port = pod()
+    with_port["spec"]["containers"][0]["ports"] = [{"containerPort": 80, "protocol": "TCP"}]
+    obj = live(apply_to_new(with_port, "apply_test"))
+    without = pod()
+    del without["spec"]["containers"][0]["ports"]
+    out = server_side_apply(obj, without, "apply_test")
+    assert "ports" not in out["spec"]["containers"][0]
+
+
+def test_kubernetes_apply_groups_many_separate_updates() -> None:
+    # TestApplyGroupsManySeparateUpdates: 1 apply + 20 updaters -> 11 entries, the apply first,
+    # then "ancient-changes"
+    obj = live(apply_to_new(pod(labels={"applier": "true"}), "apply_test", now="t00"))
+    for i in range(20):
+        new = copy.deepcopy(obj)
+        new["metadata"]["labels"][f"updater{i}"] = "new"
+        obj = update_managed_fields(obj, new, f"updater{i}", now=f"t{i + 1:02}")
+    names = [e["manager"] for e in entries(obj)]
+    assert len(names) == 11
+    assert names[:2] == ["apply_test", "ancient-changes"]
+
+
+def test_uid_in_the_configuration_is_a_precondition() -> None:
+    # TestCreateOnApplyFailsWithUID: creating through apply with a uid is a conflict
+    cfg = pod()
+    cfg["metadata"]["uid"] = "88e00824-7f0e-11e8-94a1-c8d3ffb15800"
+    for call in (lambda: apply_to_new(cfg, "m"), lambda: server_side_apply({}, cfg, "m")):
+        with pytest.raises(PatchError) as err:
+            call()
+        assert err.value.code == 409 and "no existing object was found" in err.value.message
+    with pytest.raises(PatchError) as err:
+        server_side_apply(live(pod()), cfg, "m")
+    assert err.value.message == (
+        "Precondition failed: UID in precondition: 88e00824-7f0e-11e8-94a1-c8d3ffb15800, "
+        "UID in object meta: u-1"
+    )
+    cfg["metadata"]["uid"] = "u-1"
+    assert server_side_apply(live(pod()), cfg, "m")["metadata"]["uid"] == "u-1"
