@@ -342,6 +342,20 @@ def _check_applied(applied: Any) -> dict[str, Any]:
     return applied
 
 
+def _check_uid(applied: dict[str, Any], live: dict[str, Any] | None) -> None:
+    """A uid in the configuration is a precondition, as in Kubernetes (409 when it fails)."""
+    want = (applied.get("metadata") or {}).get("uid")
+    if not want:
+        return
+    have = ((live or {}).get("metadata") or {}).get("uid")
+    if not have:
+        raise PatchError(
+            f"uid mismatch: the provided object specified uid {want}, and no existing object was found", 409
+        )
+    if want != have:
+        raise PatchError(f"Precondition failed: UID in precondition: {want}, UID in object meta: {have}", 409)
+
+
 def apply_to_new(
     applied: dict[str, Any],
     manager: str,
@@ -356,6 +370,7 @@ def apply_to_new(
     `kind` picks the patch schema (default: the configuration's kind).
     """
     applied = _check_applied(applied)
+    _check_uid(applied, None)
     schema = schema_for(kind or applied["kind"])
     skip = _ignored(subresource, ignored)
     fields = set(_owned_values(applied, schema, skip, strict=True))
@@ -392,6 +407,7 @@ def server_side_apply(
             f"does not match the object's kind {live['kind']}",
             400,
         )
+    _check_uid(applied, live)
     schema = schema_for(kind or applied["kind"])
     skip = _ignored(subresource, ignored)
     applied_fields = set(_owned_values(applied, schema, skip, strict=True))

@@ -559,3 +559,34 @@ def test_kubernetes_apply_removes_empty_managed_fields_and_ports() -> None:
     del without["spec"]["containers"][0]["ports"]
     out = server_side_apply(obj, without, "apply_test")
     assert "ports" not in out["spec"]["containers"][0]
+
+
+def test_kubernetes_apply_groups_many_separate_updates() -> None:
+    # TestApplyGroupsManySeparateUpdates: 1 apply + 20 updaters -> 11 entries, the apply first,
+    # then "ancient-changes"
+    obj = live(apply_to_new(pod(labels={"applier": "true"}), "apply_test", now="t00"))
+    for i in range(20):
+        new = copy.deepcopy(obj)
+        new["metadata"]["labels"][f"updater{i}"] = "new"
+        obj = update_managed_fields(obj, new, f"updater{i}", now=f"t{i + 1:02}")
+    names = [e["manager"] for e in entries(obj)]
+    assert len(names) == 11
+    assert names[:2] == ["apply_test", "ancient-changes"]
+
+
+def test_uid_in_the_configuration_is_a_precondition() -> None:
+    # TestCreateOnApplyFailsWithUID: creating through apply with a uid is a conflict
+    cfg = pod()
+    cfg["metadata"]["uid"] = "88e00824-7f0e-11e8-94a1-c8d3ffb15800"
+    for call in (lambda: apply_to_new(cfg, "m"), lambda: server_side_apply({}, cfg, "m")):
+        with pytest.raises(PatchError) as err:
+            call()
+        assert err.value.code == 409 and "no existing object was found" in err.value.message
+    with pytest.raises(PatchError) as err:
+        server_side_apply(live(pod()), cfg, "m")
+    assert err.value.message == (
+        "Precondition failed: UID in precondition: 88e00824-7f0e-11e8-94a1-c8d3ffb15800, "
+        "UID in object meta: u-1"
+    )
+    cfg["metadata"]["uid"] = "u-1"
+    assert server_side_apply(live(pod()), cfg, "m")["metadata"]["uid"] == "u-1"
