@@ -11,8 +11,12 @@ apiVersion, time, fieldsType FieldsV1, fieldsV1). An apply:
 4. records the applied configuration's fields as the applier's.
 
 Writes that are not applies (create, update, patch) go through `update_managed_fields`: the
-writer takes every field it changed (as Update), others lose them. An object without
-managedFields that is applied to is first attributed to "before-first-apply", as in Kubernetes.
+writer takes every field it changed (as Update), others lose them; at most 10 Update entries
+are kept (older ones merge into "ancient-changes"); `[]` or `[{}]` sent as managedFields reset
+them. As in Kubernetes: an object without managedFields that is applied to is first attributed
+to "before-first-apply"; `kubectl apply --server-side` (manager "kubectl") may take over the
+fields client-side apply set (those of the last-applied annotation still matching the object)
+and keeps that annotation in step; a uid in the configuration is a precondition.
 """
 
 from __future__ import annotations
