@@ -25,6 +25,8 @@ json_values = st.recursive(
     max_leaves=20,
 )
 
+SUBS = ["status", "binding", "log", "x"]
+ACCEPTS = ["", "application/json", "application/json;as=Table;v=v1;g=meta.k8s.io", "text/html"]
 segments = st.sampled_from(["web", "x", ".", "..", "a.b", "A_B", "%2F", "-", "a" * 300, "ü", "web:1", ""])
 paths = st.one_of(
     st.builds(lambda s: f"/api/v1/namespaces/{NS}/pods/{s}", segments),
