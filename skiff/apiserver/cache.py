@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +26,8 @@ from skiff.store import CompactedError, Store
 log = logging.getLogger("skiff.apiserver.cache")
 
 PREFIX = "/registry/"
-WINDOW = 20000  # events kept per resource for watches that resume from a resourceVersion
+# Events kept per resource for watches that resume from a resourceVersion (tests shrink it to reach 410).
+WINDOW = int(os.environ.get("SKIFF_WATCH_CACHE_WINDOW", "20000"))
 WATCHER_QUEUE = 20000  # events a watcher may fall behind before it is ended with 410
 
 Obj = dict[str, Any]
