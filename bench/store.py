@@ -126,6 +126,18 @@ async def sqlite_run(path: str) -> dict[str, float]:
         out["sqlite range of 10,000 keys ms"] = await range_ms(store, "/registry/e/", 10_000)
     finally:
         await store.close()
+    # sync=full fsyncs every group commit (survives power loss, not only kill -9).
+    store = SQLiteStore(path + "-full", compact_interval=0, sync="full")
+    await store.start()
+    try:
+        out["sqlite sync=full creates/s, 64 writers"] = await creates_per_second(
+            store, "/registry/f/", 10_000, 64
+        )
+        out["sqlite sync=full creates/s, 1 writer"] = await creates_per_second(
+            store, "/registry/g/", 1_000, 1
+        )
+    finally:
+        await store.close()
     return out
 
 

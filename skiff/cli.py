@@ -82,11 +82,53 @@ def scheduler(kubeconfig: str, config_file: str | None) -> None:
 
 @cli.command()
 @click.option("--kubeconfig", required=True)
-@click.option("--node-name", required=True)
+@click.option("--node-name", required=True, help="The node's name (with --count: the prefix of the names).")
 @click.option("--runtime", type=click.Choice(["docker", "process", "hollow"]), default="docker")
-def kubelet(kubeconfig: str, node_name: str, runtime: str) -> None:
-    """Run a kubelet."""
-    not_built("kubelet")
+@click.option(
+    "--count", type=int, default=None, help="hollow only: run COUNT nodes NAME-0 ... NAME-(COUNT-1)."
+)
+@click.option(
+    "--capacity", default=None, help="Declared capacity instead of the machine's: cpu=4,memory=8Gi,pods=110"
+)
+@click.option("--port", type=int, default=10250, show_default=True, help="Port of the logs/exec server.")
+@click.option("--address", default=None, help="The node's InternalIP (default: the default route's source).")
+@click.option("--manifests", default=None, help="Directory of static pod manifests.")
+@click.option("--root-dir", default=None, help="process runtime: where container records and logs live.")
+def kubelet(
+    kubeconfig: str,
+    node_name: str,
+    runtime: str,
+    count: int | None,
+    capacity: str | None,
+    port: int,
+    address: str | None,
+    manifests: str | None,
+    root_dir: str | None,
+) -> None:
+    """Run a kubelet (or, with --runtime hollow --count N, N hollow ones)."""
+    from skiff.kubelet.main import KubeletOptions
+    from skiff.kubelet.main import main as kubelet_main
+
+    if count is not None and runtime != "hollow":
+        raise UserError("--count needs --runtime hollow")
+    if count is not None and count < 1:
+        raise UserError("--count must be at least 1")
+    try:
+        kubelet_main(
+            KubeletOptions(
+                kubeconfig=kubeconfig,
+                node_name=node_name,
+                runtime=runtime,
+                count=count,
+                capacity=capacity,
+                port=port,
+                address=address,
+                manifests=manifests,
+                root_dir=root_dir,
+            )
+        )
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
 
 def parse_duration(value: str) -> float:

@@ -151,9 +151,19 @@ def default_pod(pod: core.Pod) -> None:
     if spec.resources is not None:
         canonicalize_resource_list(spec.resources.limits)
         canonicalize_resource_list(spec.resources.requests)
-    if pod.status is not None and pod.status.container_statuses is not None:
-        for cs in pod.status.container_statuses:
+    status = pod.status
+    if status is not None:
+        for cs in status.container_statuses or ():
             canonicalize_resource_list(cs.allocated_resources)
+        # podIP/podIPs and hostIP/hostIPs mirror each other (Kubernetes' v1 conversion).
+        if status.pod_ip and not status.pod_ips:
+            status.pod_ips = [core.PodIP(ip=status.pod_ip)]
+        elif status.pod_ips and not status.pod_ip:
+            status.pod_ip = status.pod_ips[0].ip
+        if status.host_ip and not status.host_ips:
+            status.host_ips = [core.HostIP(ip=status.host_ip)]
+        elif status.host_ips and not status.host_ip:
+            status.host_ip = status.host_ips[0].ip
 
 
 def prepare_pod_for_create(pod: core.Pod) -> None:
@@ -227,6 +237,12 @@ def apply_priority(
 
 
 def default_node(node: core.Node) -> None:
+    spec = node.spec
+    # podCIDR/podCIDRs mirror each other (Kubernetes' v1 conversion).
+    if spec.pod_cidr and not spec.pod_cidrs:
+        spec.pod_cidrs = [spec.pod_cidr]
+    elif spec.pod_cidrs and not spec.pod_cidr:
+        spec.pod_cidr = spec.pod_cidrs[0]
     status = node.status
     if status is not None:
         canonicalize_resource_list(status.capacity)
@@ -235,7 +251,15 @@ def default_node(node: core.Node) -> None:
             status.allocatable = dict(status.capacity)
 
 
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
 def default_namespace(ns: core.Namespace) -> None:
+    # Every namespace carries its own name as a label (so selectors can pick namespaces by name).
+    if ns.metadata.name:
+        if ns.metadata.labels is None:
+            ns.metadata.labels = {}
+        ns.metadata.labels[NAMESPACE_NAME_LABEL] = ns.metadata.name
     if ns.status is None:
         ns.status = core.NamespaceStatus()
     if not ns.status.phase:

@@ -280,11 +280,11 @@ class SQLiteStore(Store):
     def _apply(self, conn: sqlite3.Connection, op: _Op, events: list[Event]) -> Any:
         kind, key = op.kind, op.key
         if kind == _CREATE:
-            if conn.execute("SELECT 1 FROM current WHERE key = ?", (key,)).fetchone():
-                raise KeyExistsError(key)
             rev = self._wrev + 1
+            # One statement checks and claims the key (the batch's transaction is the lock).
+            if not conn.execute("INSERT OR IGNORE INTO current VALUES (?, ?, ?)", (key, rev, rev)).rowcount:
+                raise KeyExistsError(key)
             conn.execute("INSERT INTO log VALUES (?, ?, ?, 0, 0, ?)", (rev, key, rev, op.value))
-            conn.execute("INSERT INTO current VALUES (?, ?, ?)", (key, rev, rev))
             self._wrev = rev
             kv = KeyValue(key, op.value, rev, rev)
             events.append(Event("PUT", kv))

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from skiff.store import CompactedError, open_store
+from skiff.store.etcd import EtcdStore
 from skiff.store.sqlite import SQLiteStore, prefix_end
 
 WRITER = textwrap.dedent(
@@ -123,6 +124,8 @@ def test_prefix_end() -> None:
         "etcd://h:99999",
         "mysql://x",
         "nonsense",
+        "etcd://h:1/path",
+        "etcd://h:1?sync=full",
         "sqlite:///x.db?sync=maybe",
         "sqlite:///x.db?bogus=1",
     ],
@@ -140,3 +143,6 @@ def test_store_urls(tmp_path: Path) -> None:
     assert isinstance(s, SQLiteStore) and s.path == str(tmp_path / "store.db")
     s = open_store("sqlite:///var/x.db?sync=full&compact_retain=5", str(tmp_path))
     assert isinstance(s, SQLiteStore) and s.path == "/var/x.db" and s.sync == "full" and s.compact_retain == 5
+    e = open_store("etcd://10.0.0.1:2379,[::1]:2380?compact_interval=0", str(tmp_path))
+    assert isinstance(e, EtcdStore) and e.endpoints == [("10.0.0.1", 2379), ("::1", 2380)]
+    assert e.compact_interval == 0

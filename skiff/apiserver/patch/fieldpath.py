@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from skiff.apiserver.patch.errors import PatchError
-from skiff.apiserver.patch.schema import KEY_DEFAULTS, Field
+from skiff.apiserver.patch.schema import KEY_DEFAULTS, NO_FIELD, Field
 
 Element = tuple[str, str]
 Path = tuple[Element, ...]
@@ -110,12 +110,16 @@ def _walk(
     if isinstance(value, dict):
         if path and (not value or (members and field.free_map)):
             out[path] = value if not value else MEMBER
+        fields, free = field.fields, field.free_map
         for name, child in value.items():
             child_path = (*path, ("f", name))
             if skip and child_path in skip:
                 continue
-            _walk(child, field.child(name), child_path, out, strict, members, skip)
-            if field.free_map and child_path not in out:
+            if child is None or isinstance(child, str | bool | int | float):
+                out[child_path] = child  # the common case, without a call
+                continue
+            _walk(child, fields.get(name, NO_FIELD), child_path, out, strict, members, skip)
+            if free and child_path not in out:
                 out[child_path] = MEMBER
         return
     if isinstance(value, list):
@@ -135,7 +139,7 @@ def _walk(
                 seen.add(elem)
                 item_path = (*path, elem)
                 out[item_path] = MEMBER
-                _walk(item, field, item_path, out, strict, members)
+                _walk(item, field, item_path, out, strict, members, skip)
                 out[item_path] = MEMBER
             return
         if kind == "set":
@@ -219,3 +223,69 @@ def _decode(node: dict[str, Any], path: Path, out: set[Path]) -> None:
             _decode(child, child_path, out)
         else:
             out.add(child_path)
+
+
+ABSENT = object()
+
+
+def diff_fields(
+    old: Any,
+    new: Any,
+    schema: Field,
+    *,
+    map_members: bool = False,
+    skip: frozenset[Path] = frozenset(),
+) -> tuple[set[Path], set[Path]]:
+    """(changed, removed): the paths of `field_values` added or changed from `old` to `new`, and
+    the paths only `old` has. Equal subtrees are not walked, so small writes to big objects are
+    cheap. `old` may be ABSENT (a create)."""
+    changed: set[Path] = set()
+    removed: set[Path] = set()
+    _diff(old, new, schema, (), False, map_members, skip, changed, removed)
+    return changed, removed
+
+
+def _diff(
+    old: Any,
+    new: Any,
+    field: Field,
+    path: Path,
+    in_free_map: bool,
+    members: bool,
+    skip: frozenset[Path],
+    changed: set[Path],
+    removed: set[Path],
+) -> None:
+    if isinstance(old, dict) and isinstance(new, dict) and old and new:
+        for name in old.keys() | new.keys():
+            child_path = (*path, ("f", name))
+            if skip and child_path in skip:
+                continue
+            o = old.get(name, ABSENT)
+            n = new.get(name, ABSENT)
+            if o is n or (type(o) is type(n) and o == n):
+                continue
+            _diff(o, n, field.child(name), child_path, field.free_map, members, skip, changed, removed)
+        return
+    before = _values_at(old, field, path, in_free_map, members, skip)
+    after = _values_at(new, field, path, in_free_map, members, skip)
+    for p, v in after.items():
+        if p not in before:
+            changed.add(p)
+        else:
+            w = before[p]
+            if not (v is w or (type(v) is type(w) and v == w)):
+                changed.add(p)
+    removed.update(p for p in before if p not in after)
+
+
+def _values_at(
+    value: Any, field: Field, path: Path, in_free_map: bool, members: bool, skip: frozenset[Path]
+) -> dict[Path, Any]:
+    out: dict[Path, Any] = {}
+    if value is ABSENT:
+        return out
+    _walk(value, field, path, out, False, members, skip)
+    if in_free_map and path and path not in out:
+        out[path] = MEMBER
+    return out
