@@ -178,24 +178,26 @@ class Manager:
 
 
 def decode_managers(obj: dict[str, Any] | None) -> list[Manager]:
-    """The managedFields entries of an object (malformed entries are dropped)."""
+    """The managedFields entries of an object (malformed entries are dropped; of two entries
+    for the same manager, operation, apiVersion (updates) and subresource the later wins, as
+    in Kubernetes)."""
     meta = obj.get("metadata") if isinstance(obj, dict) else None
     entries = meta.get("managedFields") if isinstance(meta, dict) else None
-    out: list[Manager] = []
+    out: dict[tuple[str, str, str, str], Manager] = {}
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict) or entry.get("operation") not in ("Apply", "Update"):
             continue
-        out.append(
-            Manager(
-                str(entry.get("manager") or ""),
-                entry["operation"],
-                str(entry.get("apiVersion") or ""),
-                entry.get("time") if isinstance(entry.get("time"), str) else None,
-                decode_fields(entry.get("fieldsV1")),
-                str(entry.get("subresource") or ""),
-            )
+        m = Manager(
+            str(entry.get("manager") or ""),
+            entry["operation"],
+            str(entry.get("apiVersion") or ""),
+            entry.get("time") if isinstance(entry.get("time"), str) else None,
+            decode_fields(entry.get("fieldsV1")),
+            str(entry.get("subresource") or ""),
         )
-    return out
+        version = m.api_version if m.operation == "Update" else ""
+        out[(m.manager, m.operation, version, m.subresource)] = m
+    return list(out.values())
 
 
 MAX_UPDATE_MANAGERS = 10
@@ -603,10 +605,12 @@ def _prune(obj: dict[str, Any], gone: set[Path], owned: set[Path], schema: Field
     then drop the objects and lists left empty by that."""
     prefixes = {p[:n] for p in owned for n in range(1, len(p))}
     for path in sorted(gone, key=len):
-        if path in prefixes:
-            continue  # someone still owns something inside
         parents = _locate(obj, path, schema)
         if parents is None:
+            continue
+        # A named field with something owned inside stays (Kubernetes counts it as owned); a
+        # list item or map entry goes with all it holds, unless the entry itself is owned.
+        if path in prefixes and path[-1][0] == "f" and not parents[-1][1].free_map:
             continue
         _remove_last(parents, path[-1])
         for depth in range(len(path) - 1, 0, -1):
