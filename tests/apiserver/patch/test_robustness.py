@@ -56,7 +56,7 @@ def _only_patch_errors(fn: Any, *args: Any, **kw: Any) -> None:
         assert err.message
 
 
-@settings(deadline=None, max_examples=150)
+@settings(deadline=None, max_examples=100)
 @given(bodies)
 def test_strategic_and_merge(body: dict[str, Any]) -> None:
     _only_patch_errors(apply_strategic_patch, POD, body, "Pod")
@@ -73,13 +73,13 @@ ops = st.fixed_dictionaries(
 )
 
 
-@settings(deadline=None, max_examples=150)
+@settings(deadline=None, max_examples=100)
 @given(st.lists(ops, max_size=4))
 def test_json_patch(patch: list[dict[str, Any]]) -> None:
     _only_patch_errors(apply_json_patch, POD, patch)
 
 
-@settings(deadline=None, max_examples=150)
+@settings(deadline=None, max_examples=100)
 @given(bodies, st.booleans())
 def test_apply_and_update(body: dict[str, Any], force: bool) -> None:
     body = {"apiVersion": "v1", "kind": "Pod", **body}
