@@ -603,10 +603,12 @@ def _prune(obj: dict[str, Any], gone: set[Path], owned: set[Path], schema: Field
     then drop the objects and lists left empty by that."""
     prefixes = {p[:n] for p in owned for n in range(1, len(p))}
     for path in sorted(gone, key=len):
-        if path in prefixes:
-            continue  # someone still owns something inside
         parents = _locate(obj, path, schema)
         if parents is None:
+            continue
+        # A named field with something owned inside stays (Kubernetes counts it as owned); a
+        # list item or map entry goes with all it holds, unless the entry itself is owned.
+        if path in prefixes and path[-1][0] == "f" and not parents[-1][1].free_map:
             continue
         _remove_last(parents, path[-1])
         for depth in range(len(path) - 1, 0, -1):

@@ -590,3 +590,38 @@ def test_uid_in_the_configuration_is_a_precondition() -> None:
     )
     cfg["metadata"]["uid"] = "u-1"
     assert server_side_apply(live(pod()), cfg, "m")["metadata"]["uid"] == "u-1"
+
+
+def test_kubernetes_apply_removes_items_a_controller_contributed_to() -> None:
+    # TestApplyCanRemoveMapItemsContributedToByControllers: a controller sets workingDir of the
+    # applier's container; the applier drops the container: it goes, workingDir with it.
+    obj = live(apply_to_new(pod(), "test_applier"))
+    changed = copy.deepcopy(obj)
+    changed["spec"]["containers"][0]["workingDir"] = "/home/replacement"
+    obj = update_managed_fields(obj, changed, "test_updater")
+    other = pod()
+    other["spec"]["containers"] = [{"name": "other-container", "image": "nginx:latest"}]
+    out = server_side_apply(obj, other, "test_applier")
+    assert [c["name"] for c in out["spec"]["containers"]] == ["other-container"]
+    assert set(by_manager(out)) == {"test_applier"}
+    # ... whereas a field the controller took over stays when the applier omits it
+    obj = live(apply_to_new(pod(hostname="h1"), "test_applier"))
+    changed = copy.deepcopy(obj)
+    changed["spec"]["hostname"] = "h2"
+    obj = update_managed_fields(obj, changed, "test_updater")
+    assert server_side_apply(obj, pod(), "test_applier")["spec"]["hostname"] == "h2"
+
+
+def test_kubernetes_default_missing_keys() -> None:
+    # TestDefaultMissingKeys: a port applied without protocol is keyed with the default TCP, so
+    # another applier naming it with protocol TCP conflicts on exactly one field (its name).
+    first = pod()
+    first["spec"]["containers"][0]["ports"] = [{"name": "foo", "containerPort": 80}]
+    obj = live(apply_to_new(first, "test_applier"))
+    second = pod()
+    second["spec"]["containers"][0]["ports"] = [{"name": "bar", "containerPort": 80, "protocol": "TCP"}]
+    with pytest.raises(PatchError) as err:
+        server_side_apply(obj, second, "test_applier_conflict")
+    assert [c["field"] for c in err.value.causes] == [
+        '.spec.containers[name="web"].ports[containerPort=80,protocol="TCP"].name'
+    ]
