@@ -178,24 +178,26 @@ class Manager:
 
 
 def decode_managers(obj: dict[str, Any] | None) -> list[Manager]:
-    """The managedFields entries of an object (malformed entries are dropped)."""
+    """The managedFields entries of an object (malformed entries are dropped; of two entries
+    for the same manager, operation, apiVersion (updates) and subresource the later wins, as
+    in Kubernetes)."""
     meta = obj.get("metadata") if isinstance(obj, dict) else None
     entries = meta.get("managedFields") if isinstance(meta, dict) else None
-    out: list[Manager] = []
+    out: dict[tuple[str, str, str, str], Manager] = {}
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict) or entry.get("operation") not in ("Apply", "Update"):
             continue
-        out.append(
-            Manager(
-                str(entry.get("manager") or ""),
-                entry["operation"],
-                str(entry.get("apiVersion") or ""),
-                entry.get("time") if isinstance(entry.get("time"), str) else None,
-                decode_fields(entry.get("fieldsV1")),
-                str(entry.get("subresource") or ""),
-            )
+        m = Manager(
+            str(entry.get("manager") or ""),
+            entry["operation"],
+            str(entry.get("apiVersion") or ""),
+            entry.get("time") if isinstance(entry.get("time"), str) else None,
+            decode_fields(entry.get("fieldsV1")),
+            str(entry.get("subresource") or ""),
         )
-    return out
+        version = m.api_version if m.operation == "Update" else ""
+        out[(m.manager, m.operation, version, m.subresource)] = m
+    return list(out.values())
 
 
 MAX_UPDATE_MANAGERS = 10

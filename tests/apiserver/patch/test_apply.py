@@ -625,3 +625,38 @@ def test_kubernetes_default_missing_keys() -> None:
     assert [c["field"] for c in err.value.causes] == [
         '.spec.containers[name="web"].ports[containerPort=80,protocol="TCP"].name'
     ]
+
+
+def test_kubernetes_renaming_managers_in_a_put() -> None:
+    # TestRenamingAppliedFieldManagers / TestDroppingSubresourceField: entries renamed to the
+    # same identity collapse, the later one winning.
+    obj = live(apply_to_new(pod(labels={"a": "one"}), "multi_manager_one", now="t1"))
+    labels_b = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "labels": {"b": "two"}}}
+    obj = live(server_side_apply(obj, labels_b, "multi_manager_two", now="t2"))
+    assert obj["metadata"]["labels"] == {"a": "one", "b": "two"}
+    put = copy.deepcopy(obj)
+    for entry in put["metadata"]["managedFields"]:
+        entry["manager"] = "multi_manager"
+    (entry,) = entries(update_managed_fields(obj, put, "kubectl-replace"))
+    assert (entry["manager"], entry["operation"]) == ("multi_manager", "Apply")
+    assert entry["fieldsV1"] == {"f:metadata": {"f:labels": {"f:b": {}}}}
+
+
+def test_kubernetes_upgrade_client_side_to_server_side_apply() -> None:
+    # TestUpgradeClientSideToServerSideApply: a field changed since the last client-side apply
+    # still conflicts; the fields that match the annotation move to kubectl.
+    last = pod("my-image", labels={"app": "my-app"}, terminationGracePeriodSeconds=3)
+    created = pod("my-image", labels={"app": "my-app"}, terminationGracePeriodSeconds=100000)
+    created["metadata"]["annotations"] = {
+        "kubectl.kubernetes.io/last-applied-configuration": json.dumps(last)
+    }
+    obj = live(update_managed_fields(None, live(created), "before"))
+    with pytest.raises(PatchError) as err:
+        server_side_apply(
+            obj, pod("my-image", labels={"app": "new"}, terminationGracePeriodSeconds=3), "kubectl"
+        )
+    assert err.value.code == 409 and ".spec.terminationGracePeriodSeconds" in err.value.message
+    out = server_side_apply(obj, pod("my-image-new", labels={"app": "new"}), "kubectl")
+    assert out["spec"]["terminationGracePeriodSeconds"] == 100000
+    assert out["spec"]["containers"][0]["image"] == "my-image-new"
+    assert out["metadata"]["labels"] == {"app": "new"}
