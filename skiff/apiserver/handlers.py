@@ -53,6 +53,10 @@ class Handlers:
         self.cache = cache
         self.storage = Storage(store, cache)
         self.resources = resources
+        # Consistent reads may come from the watch cache once it has caught up with the store's
+        # revision; only where that revision is known without a round trip and every key is the
+        # API server's (the embedded SQLite store). On etcd, reads go to etcd.
+        self.cache_reads = type(store).__name__ == "SQLiteStore"
         self.by_store_plural: dict[str, ResourceInfo] = {}
         for r in resources:
             if r.to_stored is None:
@@ -64,10 +68,15 @@ class Handlers:
         info = r.info
         assert r.name is not None
         rv = query.resource_version(request.query_params)
-        if rv == "0":
+        fresh = rv == "0"
+        if not fresh and self.cache_reads:
+            fresh = await self.cache.wait_for(await self.store.current_revision(), CONSISTENT_WAIT)
+        if fresh:
             c = self.cache.resource(info.store_plural).objects.get(f"{r.namespace or ''}/{r.name}")
             if c is None:
                 raise errors.not_found(info.group, info.plural, r.name)
+            if out.kind == "json" and not out.yaml and info.from_stored is None:
+                return negotiate.respond_raw(c.raw)
             obj = c.obj
         else:
             obj, _ = await self.storage.get(info, r.namespace or "", r.name)
@@ -252,10 +261,14 @@ class Handlers:
         if info.namespaced:
             await self.require_namespace(meta.get("namespace") or "")
         fill_new_metadata(obj)
-        obj = admission.defaults_for_create(self.to_stored(info, obj))
-        info.strategy.prepare_create(obj)
+        obj = self.to_stored(info, obj)
+        # Admission (pod priority) first: its fields are validated with the rest.
         await admission.admit_create(self, info, obj, warnings)
-        admission.validate(info, obj, None)
+        obj = admission.create_defaults_and_validate(info, obj)
+        info.strategy.prepare_create(obj)
+        causes = info.strategy.validate(obj, None)
+        if causes:
+            raise errors.invalid(info.group, info.kind, obj["metadata"].get("name", ""), causes)
         dry = request.query_params.get("dryRun") == "All"
         return await self.storage.create(info, obj, dry)
 
