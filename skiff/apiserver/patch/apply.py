@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from skiff.apiserver.patch.errors import PatchError
+from skiff.apiserver.patch.errors import PatchError, guard_depth
 from skiff.apiserver.patch.fieldpath import (
     ABSENT,
     Element,
@@ -90,6 +90,7 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+@guard_depth
 def parse_apply_body(body: bytes | str) -> dict[str, Any]:
     """Decode an apply body (JSON or YAML) into an object; 400 when it is not one."""
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
@@ -277,6 +278,7 @@ def _find(
 # ---- Update ---------------------------------------------------------------------------------
 
 
+@guard_depth
 def update_managed_fields(
     old: dict[str, Any] | None,
     new: dict[str, Any],
@@ -370,6 +372,7 @@ def _check_uid(applied: dict[str, Any], live: dict[str, Any] | None) -> None:
         raise PatchError(f"Precondition failed: UID in precondition: {want}, UID in object meta: {have}", 409)
 
 
+@guard_depth
 def apply_to_new(
     applied: dict[str, Any],
     manager: str,
@@ -393,6 +396,7 @@ def apply_to_new(
     return _store(obj, [me])
 
 
+@guard_depth
 def server_side_apply(
     live: dict[str, Any],
     applied: dict[str, Any],

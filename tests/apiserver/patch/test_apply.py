@@ -325,7 +325,7 @@ elements = st.one_of(
 path_sets = st.sets(st.lists(elements, min_size=1, max_size=4).map(tuple), max_size=8)
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None, max_examples=40)
 @given(path_sets)
 def test_fieldsv1_round_trips(paths: set[Path]) -> None:
     assert decode_fields(encode_fields(paths)) == paths
@@ -391,7 +391,7 @@ steps = st.lists(
 )
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None, max_examples=40)
 @given(steps)
 def test_random_apply_sequences(sequence: list[tuple[str, dict[str, Any], bool]]) -> None:
     obj: dict[str, Any] = {}
