@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from skiff.api import defaults, validation
+import msgspec
+
+from skiff.api import codec, core, defaults, kinds, validation
 from skiff.apiserver import errors
 from skiff.apiserver.resources import Obj, ResourceInfo
 
@@ -29,8 +31,31 @@ def validate(info: ResourceInfo, obj: Obj, old: Obj | None, sub: str | None = No
         raise errors.invalid(info.group, info.kind, str(name), causes)
 
 
-def defaults_for_create(obj: Obj) -> Obj:
-    return defaults.prepare_create_dict(str(obj["apiVersion"]), str(obj["kind"]), obj)
+def create_defaults_and_validate(info: ResourceInfo, obj: Obj) -> Obj:
+    """Defaults (scheme defaults plus what Kubernetes does on create) and validation in one pass over
+    the typed model: the object is read into its Struct once. Raises 422 with the causes."""
+    k = kinds.by_kind(str(obj.get("apiVersion")), str(obj.get("kind")))
+    if k is None:
+        return obj
+    meta = obj.get("metadata") or {}
+    name = str(meta.get("name") or meta.get("generateName") or "")
+    try:
+        typed = codec.from_builtins(k.type, obj)
+    except codec.DecodeError as e:
+        field = e.field or ""
+        cause = {"reason": "FieldValueInvalid", "message": f"Invalid value: {e.message}", "field": field}
+        raise errors.invalid(info.group, info.kind, name, [cause]) from None
+    defaults.apply(typed)
+    if isinstance(typed, core.Pod):
+        defaults.add_default_tolerations(typed)
+        defaults.prepare_pod_for_create(typed)
+    elif isinstance(typed, core.Namespace):
+        defaults.prepare_namespace_for_create(typed)
+    errs = validation.validate(typed)
+    if errs:
+        raise errors.invalid(info.group, info.kind, name, [e.cause_dict() for e in errs])
+    out: Obj = msgspec.to_builtins(typed)
+    return out
 
 
 def defaults_for_update(obj: Obj) -> Obj:

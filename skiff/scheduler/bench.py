@@ -173,7 +173,7 @@ async def _run_api(kubeconfig: str, nodes: int, pods: int, workload: str, echo: 
         await _create_all(client, Pod, objs)
         echo(f"created {nodes} nodes and {pods} pods in {time.perf_counter() - t0:.1f}s")
         cfg = parse_config({"leaderElection": {"leaderElect": False}})
-        sched = Scheduler(client, cfg, bind_concurrency=64)
+        sched = Scheduler(client, cfg)
         t_sync = time.perf_counter()
         run = asyncio.get_running_loop().create_task(sched.run())
         await sched.leading.wait()

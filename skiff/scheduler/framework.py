@@ -404,12 +404,16 @@ class Framework:
             total = s.astype(np.int64) if total is None else total + s
         return total if total is not None else np.zeros(len(idx), dtype=np.int64)
 
-    def evaluate_node(self, pod: PodInfo, i: int) -> tuple[bool, list[str]]:
-        """Whether `pod` passes PreFilter and every Filter on node slot i; else the first rejection."""
-        state = CycleState()
-        st = self.run_pre_filter(state, pod)
-        if st is not None:
-            return False, st.reasons
+    def evaluate_node(self, pod: PodInfo, i: int, state: CycleState | None = None) -> tuple[bool, list[str]]:
+        """Whether `pod` passes PreFilter and every Filter on node slot i; else the first rejection.
+
+        With `state`, PreFilter already ran (its results do not depend on which pods the simulation
+        removes: the filters read the cache themselves)."""
+        if state is None:
+            state = CycleState()
+            st = self.run_pre_filter(state, pod)
+            if st is not None:
+                return False, st.reasons
         for pl in self.points["filter"]:
             if pl.name in state.skip_filter:
                 continue

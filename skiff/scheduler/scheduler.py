@@ -29,6 +29,7 @@ from skiff.client.leaderelection import LeaderElector
 
 from .cache import Cache
 from .config import SchedulerConfig, build_frameworks
+from .fasthttp import LeanClient
 from .framework import Code, CycleState, FitError, Framework, Handle, Status
 from .plugins.gang import gang_of
 from .queue import QueuedPod, SchedulingQueue
@@ -61,7 +62,7 @@ class Scheduler:
         cfg: SchedulerConfig,
         *,
         identity: str | None = None,
-        bind_concurrency: int = 64,
+        bind_concurrency: int = 8,
         record_events: bool = True,
         seed: int | None = None,
     ) -> None:
@@ -76,8 +77,14 @@ class Scheduler:
         first = next(iter(self.fws.values()))
         self.queue = SchedulingQueue(first.sort_key, self._pre_enqueue)
         self.queue.on_gated = lambda pod, st: None
+        # Bindings and events get their own small connection pools: httpcore's pool does work per
+        # request in proportion to its connections, and a few keep-alive connections suffice.
+        self.bind_client: Client = LeanClient(client.config, max_connections=bind_concurrency)
+        self.event_client: Client = LeanClient(client.config, max_connections=4)
         self.recorder = (
-            EventRecorder(client, COMPONENT, workers=8, queue_size=20000) if record_events else None
+            EventRecorder(self.event_client, COMPONENT, workers=4, queue_size=20000)
+            if record_events
+            else None
         )
         self.bind_sem = asyncio.Semaphore(bind_concurrency)
         self.binding: set[str] = set()  # pods between assume and the informer confirming the binding
@@ -235,7 +242,7 @@ class Scheduler:
             }
         }
         with contextlib.suppress(ClientError):
-            await self.client.patch(
+            await self.event_client.patch(
                 Pod, pod.name, patch, pod.namespace, patch_type="strategic", subresource="status"
             )
 
@@ -256,8 +263,9 @@ class Scheduler:
     def schedule_one(self, q: QueuedPod) -> None:
         pod = q.pod
         fw = self.fws.get(pod.scheduler_name)
-        if fw is None or pod.deleting:
-            self.queue.done(q)
+        entry = self.cache.pod_entry(pod.key)
+        if fw is None or pod.deleting or (entry is not None and not entry.assumed):
+            self.queue.done(q)  # gone, or already bound (the informer said so)
             return
         if pod.error:
             self._failed(q, f"0/{self.cache.num_nodes} nodes are available: invalid pod: {pod.error}.")
@@ -326,7 +334,7 @@ class Scheduler:
 
     async def _bind(self, pod: PodInfo, node: str) -> Status:
         try:
-            await self.client.bind(pod.namespace, pod.name, node, uid=pod.uid or None)
+            await self.bind_client.bind(pod.namespace, pod.name, node, uid=pod.uid or None)
         except ApiError as e:
             return Status(Code.ERROR, [e.message if hasattr(e, "message") else str(e)])
         except ClientError as e:
@@ -450,6 +458,9 @@ class Scheduler:
         if self.recorder is not None:
             with contextlib.suppress(Exception):
                 await self.recorder.stop(flush_timeout=2.0)
+        for c in (self.bind_client, self.event_client):
+            with contextlib.suppress(Exception):
+                await c.aclose()
 
     def stop(self) -> None:
         self.stopped.set()

@@ -15,6 +15,7 @@ nothing is missed or repeated.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -85,6 +86,8 @@ class EtcdStore(Store):
         retry_for: float = 15.0,
         connect_timeout: float = 5.0,
         request_timeout: float = 10.0,
+        compact_interval: float = 300.0,
+        compact_retain: int = 10_000,
     ) -> None:
         if not endpoints:
             raise ValueError("no etcd endpoints")
@@ -92,6 +95,9 @@ class EtcdStore(Store):
         self.retry_for = retry_for
         self.connect_timeout = connect_timeout
         self.request_timeout = request_timeout
+        self.compact_interval = compact_interval
+        self.compact_retain = compact_retain
+        self._compactor: asyncio.Task[None] | None = None
         self._channel: grpc.aio.Channel | None = None
         self._idx = 0  # the endpoint in use; requests go to one member and move on when it fails
         self._gen = 0  # bumped for every new channel
@@ -134,9 +140,30 @@ class EtcdStore(Store):
         except StoreError:
             await self.close()
             raise
+        if self.compact_interval > 0:
+            self._compactor = asyncio.create_task(self._auto_compact())
+
+    async def _auto_compact(self) -> None:
+        """Keeps the last ``compact_retain`` revisions, as Kubernetes' API server does for etcd. Several
+        stores on one cluster may all do it: compacting an already compacted revision is ignored."""
+        while True:
+            await asyncio.sleep(self.compact_interval)
+            try:
+                target = await self.current_revision() - self.compact_retain
+                if target > 1:
+                    await self.compact(target)
+            except CompactedError:
+                pass
+            except StoreError as e:
+                log.warning("automatic compaction failed: %s", e)
 
     async def close(self) -> None:
         self._closing = True
+        if self._compactor is not None:
+            self._compactor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._compactor
+            self._compactor = None
         if self._channel is not None:
             await self._channel.close()
             self._channel = None

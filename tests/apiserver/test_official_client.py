@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 
+from tests.apiserver.helpers import pod as pod_body
 from tests.apiserver.helpers import unique
-from tests.fixtures.apiserver import APIServerHandle
+from tests.fixtures.apiserver import APIServerHandle, start
 
 
 @pytest.fixture
@@ -138,3 +142,31 @@ def test_required_fields_decode(api: client.ApiClient, ns: str) -> None:
     assert nodes.items[0].status.node_info.kubelet_version == ""
     ev = core.list_namespaced_event(ns)
     assert ev.items == []
+
+
+def test_watch_too_old_is_410(tmp_path: Path) -> None:
+    """A watch from a resourceVersion older than the watch cache's window: an ERROR event carrying
+    a 410 Expired Status; the official client retries once, then raises ApiException(410)."""
+    handle, procs = start(tmp_path / "skiff", env={"SKIFF_WATCH_CACHE_WINDOW": "5"})
+    try:
+        with httpx.Client(base_url=handle.url, timeout=30) as c:
+            rv = c.get("/api/v1/namespaces/default/pods").json()["metadata"]["resourceVersion"]
+            for i in range(10):
+                assert c.post("/api/v1/namespaces/default/pods", json=pod_body(f"p{i}")).status_code == 201
+            with c.stream(
+                "GET", "/api/v1/namespaces/default/pods", params={"watch": "1", "resourceVersion": rv}
+            ) as r:
+                first = json.loads(next(r.iter_lines()))
+        assert first["type"] == "ERROR"
+        assert (first["object"]["code"], first["object"]["reason"]) == (410, "Expired")
+        cfg = client.Configuration()
+        config.load_kube_config(config_file=handle.kubeconfig, client_configuration=cfg)
+        with client.ApiClient(cfg) as api:
+            core = client.CoreV1Api(api)
+            with pytest.raises(ApiException) as e:
+                for _ in watch.Watch().stream(core.list_namespaced_pod, "default", resource_version=rv):
+                    pass
+            assert e.value.status == 410
+    finally:
+        for p in procs:
+            p.stop()

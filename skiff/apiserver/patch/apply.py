@@ -11,8 +11,12 @@ apiVersion, time, fieldsType FieldsV1, fieldsV1). An apply:
 4. records the applied configuration's fields as the applier's.
 
 Writes that are not applies (create, update, patch) go through `update_managed_fields`: the
-writer takes every field it changed (as Update), others lose them. An object without
-managedFields that is applied to is first attributed to "before-first-apply", as in Kubernetes.
+writer takes every field it changed (as Update), others lose them; at most 10 Update entries
+are kept (older ones merge into "ancient-changes"); `[]` or `[{}]` sent as managedFields reset
+them. As in Kubernetes: an object without managedFields that is applied to is first attributed
+to "before-first-apply"; `kubectl apply --server-side` (manager "kubectl") may take over the
+fields client-side apply set (those of the last-applied annotation still matching the object)
+and keeps that annotation in step; a uid in the configuration is a precondition.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from skiff.apiserver.patch.errors import PatchError
+from skiff.apiserver.patch.errors import PatchError, guard_depth
 from skiff.apiserver.patch.fieldpath import (
     ABSENT,
     Element,
@@ -33,6 +37,7 @@ from skiff.apiserver.patch.fieldpath import (
     diff_fields,
     encode_fields,
     field_values,
+    fields_v1_of,
     item_key,
     list_kind,
     path_string,
@@ -54,6 +59,8 @@ _STRIPPED: set[Path] = {
         "generation", "managedFields", "resourceVersion",
     )),
 }  # fmt: skip
+
+_STRIPPED_SET = frozenset(_STRIPPED)
 
 # Fields a write through an endpoint cannot change (Kubernetes' reset fields): not owned there.
 _IGNORED: dict[str, tuple[Path, ...]] = {
@@ -83,6 +90,7 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+@guard_depth
 def parse_apply_body(body: bytes | str) -> dict[str, Any]:
     """Decode an apply body (JSON or YAML) into an object; 400 when it is not one."""
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
@@ -158,7 +166,7 @@ class Manager:
             text += f" using {self.api_version}"
         return text
 
-    def encode(self) -> dict[str, Any]:
+    def encode(self, fields_v1: dict[str, Any] | None = None) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "manager": self.manager,
             "operation": self.operation,
@@ -167,31 +175,33 @@ class Manager:
         if self.time:
             entry["time"] = self.time
         entry["fieldsType"] = "FieldsV1"
-        entry["fieldsV1"] = encode_fields(self.fields)
+        entry["fieldsV1"] = encode_fields(self.fields) if fields_v1 is None else fields_v1
         if self.subresource:
             entry["subresource"] = self.subresource
         return entry
 
 
 def decode_managers(obj: dict[str, Any] | None) -> list[Manager]:
-    """The managedFields entries of an object (malformed entries are dropped)."""
+    """The managedFields entries of an object (malformed entries are dropped; of two entries
+    for the same manager, operation, apiVersion (updates) and subresource the later wins, as
+    in Kubernetes)."""
     meta = obj.get("metadata") if isinstance(obj, dict) else None
     entries = meta.get("managedFields") if isinstance(meta, dict) else None
-    out: list[Manager] = []
+    out: dict[tuple[str, str, str, str], Manager] = {}
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict) or entry.get("operation") not in ("Apply", "Update"):
             continue
-        out.append(
-            Manager(
-                str(entry.get("manager") or ""),
-                entry["operation"],
-                str(entry.get("apiVersion") or ""),
-                entry.get("time") if isinstance(entry.get("time"), str) else None,
-                decode_fields(entry.get("fieldsV1")),
-                str(entry.get("subresource") or ""),
-            )
+        m = Manager(
+            str(entry.get("manager") or ""),
+            entry["operation"],
+            str(entry.get("apiVersion") or ""),
+            entry.get("time") if isinstance(entry.get("time"), str) else None,
+            decode_fields(entry.get("fieldsV1")),
+            str(entry.get("subresource") or ""),
         )
-    return out
+        version = m.api_version if m.operation == "Update" else ""
+        out[(m.manager, m.operation, version, m.subresource)] = m
+    return list(out.values())
 
 
 MAX_UPDATE_MANAGERS = 10
@@ -268,6 +278,7 @@ def _find(
 # ---- Update ---------------------------------------------------------------------------------
 
 
+@guard_depth
 def update_managed_fields(
     old: dict[str, Any] | None,
     new: dict[str, Any],
@@ -292,7 +303,6 @@ def update_managed_fields(
         raise PatchError("metadata must be an object", 400)
     schema = schema_for(kind or str(new.get("kind") or (old or {}).get("kind") or ""))
     skip = _ignored(subresource, ignored)
-    changed, removed = _diff_owned(ABSENT if old is None else old, new, schema, skip, map_members=True)
     managers = decode_managers(old)
     sent = (new.get("metadata") or {}).get("managedFields")
     if not subresource and isinstance(sent, list):
@@ -300,13 +310,21 @@ def update_managed_fields(
         # keep them); [] or [{}] is Kubernetes' reset.
         managers = [] if sent in ([], [{}]) else decode_managers(new) or managers
     uid = ((old or {}).get("metadata") or {}).get("uid")
+    out = dict(new)  # shares everything but metadata with `new`
+    out["metadata"] = {k: v for k, v in (new.get("metadata") or {}).items() if k != "managedFields"}
     if not managers and old is not None and uid:
         # An existing object without managedFields is not tracked by updates (Kubernetes
         # starts tracking on create, or on the next apply).
-        out = dict(new)
-        out["metadata"] = {k: v for k, v in new["metadata"].items() if k != "managedFields"}
         return out
     api_version = str(new.get("apiVersion") or "")
+    if not managers and old is None:
+        # A create: the creator owns every field; one walk straight to FieldsV1.
+        fields_v1 = fields_v1_of(new, schema, map_members=True, skip=frozenset(skip), stripped=_STRIPPED_SET)
+        if fields_v1:
+            creator = Manager(manager, "Update", api_version, now or now_rfc3339(), set(), subresource)
+            out["metadata"]["managedFields"] = [creator.encode(fields_v1)]
+        return out
+    changed, removed = _diff_owned(ABSENT if old is None else old, new, schema, skip, map_members=True)
     me = _find(managers, manager, "Update", api_version, subresource)
     for m in managers:
         if m is not me:
@@ -318,8 +336,6 @@ def update_managed_fields(
     if changed or me.time is None:
         me.time = now or now_rfc3339()
     me.fields = (me.fields - removed) | changed
-    out = dict(new)  # shares everything but metadata with `new`
-    out["metadata"] = dict(new.get("metadata") or {})
     return _store(out, managers)
 
 
@@ -356,6 +372,7 @@ def _check_uid(applied: dict[str, Any], live: dict[str, Any] | None) -> None:
         raise PatchError(f"Precondition failed: UID in precondition: {want}, UID in object meta: {have}", 409)
 
 
+@guard_depth
 def apply_to_new(
     applied: dict[str, Any],
     manager: str,
@@ -379,6 +396,7 @@ def apply_to_new(
     return _store(obj, [me])
 
 
+@guard_depth
 def server_side_apply(
     live: dict[str, Any],
     applied: dict[str, Any],
@@ -599,10 +617,12 @@ def _prune(obj: dict[str, Any], gone: set[Path], owned: set[Path], schema: Field
     then drop the objects and lists left empty by that."""
     prefixes = {p[:n] for p in owned for n in range(1, len(p))}
     for path in sorted(gone, key=len):
-        if path in prefixes:
-            continue  # someone still owns something inside
         parents = _locate(obj, path, schema)
         if parents is None:
+            continue
+        # A named field with something owned inside stays (Kubernetes counts it as owned); a
+        # list item or map entry goes with all it holds, unless the entry itself is owned.
+        if path in prefixes and path[-1][0] == "f" and not parents[-1][1].free_map:
             continue
         _remove_last(parents, path[-1])
         for depth in range(len(path) - 1, 0, -1):

@@ -26,6 +26,7 @@ from skiff.apiserver.patch.fieldpath import (
     dump,
     encode_fields,
     field_values,
+    fields_v1_of,
     path_string,
 )
 from skiff.apiserver.patch.jsonvalue import json_equal
@@ -324,7 +325,7 @@ elements = st.one_of(
 path_sets = st.sets(st.lists(elements, min_size=1, max_size=4).map(tuple), max_size=8)
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None, max_examples=40)
 @given(path_sets)
 def test_fieldsv1_round_trips(paths: set[Path]) -> None:
     assert decode_fields(encode_fields(paths)) == paths
@@ -390,7 +391,7 @@ steps = st.lists(
 )
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None, max_examples=40)
 @given(steps)
 def test_random_apply_sequences(sequence: list[tuple[str, dict[str, Any], bool]]) -> None:
     obj: dict[str, Any] = {}
@@ -590,3 +591,93 @@ def test_uid_in_the_configuration_is_a_precondition() -> None:
     )
     cfg["metadata"]["uid"] = "u-1"
     assert server_side_apply(live(pod()), cfg, "m")["metadata"]["uid"] == "u-1"
+
+
+def test_kubernetes_apply_removes_items_a_controller_contributed_to() -> None:
+    # TestApplyCanRemoveMapItemsContributedToByControllers: a controller sets workingDir of the
+    # applier's container; the applier drops the container: it goes, workingDir with it.
+    obj = live(apply_to_new(pod(), "test_applier"))
+    changed = copy.deepcopy(obj)
+    changed["spec"]["containers"][0]["workingDir"] = "/home/replacement"
+    obj = update_managed_fields(obj, changed, "test_updater")
+    other = pod()
+    other["spec"]["containers"] = [{"name": "other-container", "image": "nginx:latest"}]
+    out = server_side_apply(obj, other, "test_applier")
+    assert [c["name"] for c in out["spec"]["containers"]] == ["other-container"]
+    assert set(by_manager(out)) == {"test_applier"}
+    # ... whereas a field the controller took over stays when the applier omits it
+    obj = live(apply_to_new(pod(hostname="h1"), "test_applier"))
+    changed = copy.deepcopy(obj)
+    changed["spec"]["hostname"] = "h2"
+    obj = update_managed_fields(obj, changed, "test_updater")
+    assert server_side_apply(obj, pod(), "test_applier")["spec"]["hostname"] == "h2"
+
+
+def test_kubernetes_default_missing_keys() -> None:
+    # TestDefaultMissingKeys: a port applied without protocol is keyed with the default TCP, so
+    # another applier naming it with protocol TCP conflicts on exactly one field (its name).
+    first = pod()
+    first["spec"]["containers"][0]["ports"] = [{"name": "foo", "containerPort": 80}]
+    obj = live(apply_to_new(first, "test_applier"))
+    second = pod()
+    second["spec"]["containers"][0]["ports"] = [{"name": "bar", "containerPort": 80, "protocol": "TCP"}]
+    with pytest.raises(PatchError) as err:
+        server_side_apply(obj, second, "test_applier_conflict")
+    assert [c["field"] for c in err.value.causes] == [
+        '.spec.containers[name="web"].ports[containerPort=80,protocol="TCP"].name'
+    ]
+
+
+def test_kubernetes_renaming_managers_in_a_put() -> None:
+    # TestRenamingAppliedFieldManagers / TestDroppingSubresourceField: entries renamed to the
+    # same identity collapse, the later one winning.
+    obj = live(apply_to_new(pod(labels={"a": "one"}), "multi_manager_one", now="t1"))
+    labels_b = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "labels": {"b": "two"}}}
+    obj = live(server_side_apply(obj, labels_b, "multi_manager_two", now="t2"))
+    assert obj["metadata"]["labels"] == {"a": "one", "b": "two"}
+    put = copy.deepcopy(obj)
+    for entry in put["metadata"]["managedFields"]:
+        entry["manager"] = "multi_manager"
+    (entry,) = entries(update_managed_fields(obj, put, "kubectl-replace"))
+    assert (entry["manager"], entry["operation"]) == ("multi_manager", "Apply")
+    assert entry["fieldsV1"] == {"f:metadata": {"f:labels": {"f:b": {}}}}
+
+
+def test_kubernetes_upgrade_client_side_to_server_side_apply() -> None:
+    # TestUpgradeClientSideToServerSideApply: a field changed since the last client-side apply
+    # still conflicts; the fields that match the annotation move to kubectl.
+    last = pod("my-image", labels={"app": "my-app"}, terminationGracePeriodSeconds=3)
+    created = pod("my-image", labels={"app": "my-app"}, terminationGracePeriodSeconds=100000)
+    created["metadata"]["annotations"] = {
+        "kubectl.kubernetes.io/last-applied-configuration": json.dumps(last)
+    }
+    obj = live(update_managed_fields(None, live(created), "before"))
+    with pytest.raises(PatchError) as err:
+        server_side_apply(
+            obj, pod("my-image", labels={"app": "new"}, terminationGracePeriodSeconds=3), "kubectl"
+        )
+    assert err.value.code == 409 and ".spec.terminationGracePeriodSeconds" in err.value.message
+    out = server_side_apply(obj, pod("my-image-new", labels={"app": "new"}), "kubectl")
+    assert out["spec"]["terminationGracePeriodSeconds"] == 100000
+    assert out["spec"]["containers"][0]["image"] == "my-image-new"
+    assert out["metadata"]["labels"] == {"app": "new"}
+
+
+@settings(deadline=None, max_examples=60)
+@given(configs, st.booleans(), odd_values)
+def test_create_fast_path_matches_the_general_one(cfg: Any, members: bool, x: Any) -> None:
+    cfg["spec"]["extra"] = x
+    cfg["status"] = {"phase": "Running"}
+    cfg["metadata"]["annotations"] = {"k": {"deep": x}}
+    schema = schema_for("Pod")
+    values = field_values(cfg, schema, map_members=members, skip=frozenset({(("f", "status"),)}))
+    for path in [(("f", "apiVersion"),), (("f", "kind"),), (("f", "metadata"), ("f", "name"))]:
+        values.pop(path, None)
+    fast = fields_v1_of(
+        cfg,
+        schema,
+        map_members=members,
+        skip=frozenset({(("f", "status"),)}),
+        stripped=frozenset({(("f", "apiVersion"),), (("f", "kind"),), (("f", "metadata"), ("f", "name"))}),
+    )
+    assert fast == encode_fields(values)
