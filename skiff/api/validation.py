@@ -116,7 +116,7 @@ def forbidden(field: str, detail: str) -> FieldError:
 
 
 def too_long(field: str, max_len: int) -> FieldError:
-    return FieldError(TOO_LONG, field, _OMIT, f"must have at most {max_len} bytes")
+    return FieldError(TOO_LONG, field, _OMIT, f"may not be more than {max_len} bytes")
 
 
 def not_found(field: str, value: Any) -> FieldError:
@@ -167,7 +167,7 @@ def validate_labels(labels: Mapping[str, str] | None, path: str) -> list[FieldEr
         for msg in is_qualified_name(k):
             errs.append(invalid(path, k, msg))
         for msg in is_valid_label_value(v):
-            errs.append(invalid(f"{path}[{k}]", v, msg))
+            errs.append(invalid(path, v, msg))
     return errs
 
 
