@@ -148,7 +148,7 @@ NameFn = Callable[[str], list[str]]
 
 _NON_NEGATIVE = "must be greater than or equal to 0"
 _PORT_RANGE = "must be between 1 and 65535, inclusive"
-_IANA_SVC = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])*")
+_IANA_SVC_CHARS = re.compile(r"[-a-z0-9]+")
 _HAS_LETTER = re.compile(r"[a-z]")
 _TOTAL_ANNOTATION_SIZE = 256 * 1024
 
@@ -263,12 +263,14 @@ def port_name_errors(name: str) -> list[str]:
     errs = []
     if len(name) > 15:
         errs.append("must be no more than 15 characters")
-    if not _IANA_SVC.fullmatch(name):
+    if not _IANA_SVC_CHARS.fullmatch(name):
         errs.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
     if "--" in name:
         errs.append("must not contain consecutive hyphens")
     if not _HAS_LETTER.search(name):
         errs.append("must contain at least one letter (a-z)")
+    if name.startswith("-") or name.endswith("-"):
+        errs.append("must not begin or end with a hyphen")
     return errs
 
 
