@@ -6,6 +6,7 @@ Run: .venv/bin/python -m bench.api_codec   (prints the median of several runs, i
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import timeit
@@ -61,8 +62,13 @@ POD: dict[str, Any] = {
 }
 
 
-def median_us(fn: Callable[[], object], number: int, runs: int = 7) -> float:
-    return statistics.median(timeit.repeat(fn, number=number, repeat=runs)) / number * 1e6
+RUNS = 9
+
+
+def timings_us(fn: Callable[[], object], number: int, runs: int = RUNS) -> tuple[float, float, float]:
+    """(median, min, max) over `runs` runs of the time per call, in microseconds."""
+    times = [t / number * 1e6 for t in timeit.repeat(fn, number=number, repeat=runs)]
+    return statistics.median(times), min(times), max(times)
 
 
 def main() -> None:
@@ -76,6 +82,16 @@ def main() -> None:
         defaults.prepare_pod_for_create(p)
         return validation.validate(p)
 
+    def server_create_chain() -> object:
+        # What skiff's API server runs per create from kubectl (fieldValidation=Strict), dict-level.
+        body = codec.decode_raw(data)
+        codec.unknown_fields(core.Pod, body)
+        out = defaults.prepare_create_dict("v1", "Pod", body)
+        return validation.validate_dict("v1", "Pod", out)
+
+    stored = defaults.prepare_create_dict("v1", "Pod", codec.decode_raw(data))
+    relabelled = {**stored, "metadata": {**stored["metadata"], "labels": {"app": "web2"}}}
+
     sel = labels.parse("app=web,tier in (frontend,backend),!canary")
     lbls = {"app": "web", "tier": "frontend", "pod-template-hash": "7d4b9c"}
     cases: list[tuple[str, Callable[[], object], int]] = [
@@ -84,12 +100,26 @@ def main() -> None:
         ("encode", lambda: codec.encode(pod), 20000),
         ("defaults+validate_create", create, 2000),
         ("validate_update", lambda: validation.validate_update(pod, pod), 2000),
+        ("unknown_fields_clean", lambda: codec.unknown_fields(core.Pod, codec.decode_raw(data)), 5000),
+        ("server_create_chain", server_create_chain, 1000),
+        (
+            "validate_dict_update_labels",
+            lambda: validation.validate_dict("v1", "Pod", relabelled, stored),
+            1000,
+        ),
         ("label_selector_match", lambda: sel.matches(lbls), 50000),
         ("quantity_parse_uncached", lambda: quantity.parse_quantity("1536Mi"), 50000),
     ]
-    print(f"# pod JSON {len(data)} bytes; Python {platform.python_version()}; {platform.machine()}")
+    load = os.getloadavg()[0]
+    print(
+        f"# pod JSON {len(data)} bytes; Python {platform.python_version()}; {platform.machine()}; "
+        f"load {load:.1f}"
+    )
+    print(f"| measure (us per call, {RUNS} runs) | median | min | max |")
+    print("|---|---:|---:|---:|")
     for name, fn, n in cases:
-        print(f"{name}_us={median_us(fn, n):.2f}")
+        median, lo, hi = timings_us(fn, n)
+        print(f"| {name} | {median:.2f} | {lo:.2f} | {hi:.2f} |")
 
 
 if __name__ == "__main__":

@@ -64,17 +64,71 @@ def apiserver(data_dir: str, store_url: str, port: int, bind: str) -> None:
 @click.option("--kubeconfig", required=True)
 @click.option("--config", "config_file", default=None)
 def scheduler(kubeconfig: str, config_file: str | None) -> None:
-    """Run the scheduler."""
-    not_built("scheduler")
+    """Run the scheduler (kube-scheduler's semantics; a KubeSchedulerConfiguration YAML with --config)."""
+    from skiff.client.kubeconfig import KubeconfigError
+    from skiff.log import setup_logging
+    from skiff.scheduler.config import ConfigError
+    from skiff.scheduler.scheduler import run_scheduler
+
+    setup_logging("scheduler")
+    try:
+        code = run_scheduler(kubeconfig, config_file)
+    except (ConfigError, KubeconfigError) as e:
+        raise UserError(
+            f"{config_file if isinstance(e, ConfigError) and config_file else kubeconfig}: {e}"
+        ) from None
+    sys.exit(code)
 
 
 @cli.command()
 @click.option("--kubeconfig", required=True)
-@click.option("--node-name", required=True)
+@click.option("--node-name", required=True, help="The node's name (with --count: the prefix of the names).")
 @click.option("--runtime", type=click.Choice(["docker", "process", "hollow"]), default="docker")
-def kubelet(kubeconfig: str, node_name: str, runtime: str) -> None:
-    """Run a kubelet."""
-    not_built("kubelet")
+@click.option(
+    "--count", type=int, default=None, help="hollow only: run COUNT nodes NAME-0 ... NAME-(COUNT-1)."
+)
+@click.option(
+    "--capacity", default=None, help="Declared capacity instead of the machine's: cpu=4,memory=8Gi,pods=110"
+)
+@click.option("--port", type=int, default=10250, show_default=True, help="Port of the logs/exec server.")
+@click.option("--address", default=None, help="The node's InternalIP (default: the default route's source).")
+@click.option("--manifests", default=None, help="Directory of static pod manifests.")
+@click.option("--root-dir", default=None, help="process runtime: where container records and logs live.")
+def kubelet(
+    kubeconfig: str,
+    node_name: str,
+    runtime: str,
+    count: int | None,
+    capacity: str | None,
+    port: int,
+    address: str | None,
+    manifests: str | None,
+    root_dir: str | None,
+) -> None:
+    """Run a kubelet (or, with --runtime hollow --count N, N hollow ones)."""
+    from skiff.kubelet.main import KubeletOptions
+    from skiff.kubelet.main import main as kubelet_main
+
+    if count is not None and runtime != "hollow":
+        raise UserError("--count needs --runtime hollow")
+    if count is not None and count < 1:
+        raise UserError("--count must be at least 1")
+    try:
+        kubelet_main(
+            KubeletOptions(
+                kubeconfig=kubeconfig,
+                node_name=node_name,
+                runtime=runtime,
+                count=count,
+                capacity=capacity,
+                port=port,
+                address=address,
+                manifests=manifests,
+                root_dir=root_dir,
+            )
+        )
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
 
 def parse_duration(value: str) -> float:
@@ -206,12 +260,53 @@ def restore(store_url: str, data_dir: str, force: bool, file: str) -> None:
 @click.argument("pod")
 def trace(kubeconfig: str | None, namespace: str, pod: str) -> None:
     """Show a pod's journey through the cluster."""
-    not_built("trace")
+    import asyncio
+
+    from skiff.client.kubeconfig import KubeconfigError
+    from skiff.client.rest import ApiError, ClientError
+    from skiff.trace import fetch_and_render
+
+    try:
+        click.echo(asyncio.run(fetch_and_render(kubeconfig, namespace, pod)))
+    except ApiError as exc:
+        raise UserError(exc.message) from None
+    except (ClientError, KubeconfigError) as exc:
+        raise UserError(str(exc)) from None
 
 
 @cli.group()
 def bench() -> None:
     """Benchmarks."""
+
+
+@bench.command("scheduler")
+@click.option("--nodes", type=click.IntRange(1), default=5000, show_default=True)
+@click.option("--pods", type=click.IntRange(1), default=10000, show_default=True)
+@click.option(
+    "--workload",
+    type=click.Choice(["basic", "anti-affinity", "spread", "affinity", "preemption"]),
+    default="basic",
+    show_default=True,
+)
+@click.option("--kubeconfig", default=None, help="a running API server (default: start one)")
+@click.option("--algorithm-only", is_flag=True, help="the scheduling cycle alone, without the API")
+def bench_scheduler(
+    nodes: int, pods: int, workload: str, kubeconfig: str | None, algorithm_only: bool
+) -> None:
+    """Pods bound per second; the last line is throughput_pods_per_s=<number>."""
+    import logging
+
+    from skiff.scheduler.bench import run_algorithm, run_api
+
+    logging.basicConfig(level=logging.WARNING)
+    if algorithm_only:
+        rate = run_algorithm(nodes, pods, workload, echo=click.echo)
+    else:
+        try:
+            rate = run_api(kubeconfig, nodes, pods, workload, echo=click.echo)
+        except RuntimeError as e:
+            raise UserError(str(e)) from None
+    click.echo(f"throughput_pods_per_s={rate:.1f}")
 
 
 def main() -> None:

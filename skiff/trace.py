@@ -168,3 +168,17 @@ def render(pod: Pod, steps: list[Step]) -> str:
             f"{step.seed_step:<4} {step.what:<32} {step.component:<20} {when:<26} {delta:>9}  {step.detail}"
         )
     return "\n".join(lines)
+
+
+async def fetch_and_render(kubeconfig: str | None, namespace: str, name: str) -> str:
+    """Reads the pod and its events through the API server and renders the journey."""
+    from skiff.client.rest import Client
+
+    async with Client.from_kubeconfig(kubeconfig) as client:
+        pod = await client.get(Pod, name, namespace)
+        uid = pod.metadata.uid if pod.metadata else None
+        selector = f"involvedObject.name={name},involvedObject.namespace={namespace}"
+        if uid:
+            selector += f",involvedObject.uid={uid}"
+        events = await client.list(Event, namespace, field_selector=selector)
+    return render(pod, build_journey(pod, list(events.items)))

@@ -90,6 +90,16 @@ def decode_raw(data: bytes | str) -> Any:
 
 def decode(tp: type[T], data: bytes | str, strict: bool = False) -> tuple[T, list[str]]:
     """Decode and report unknown fields: strict raises UnknownFieldError, else returns their paths."""
+    checker = _checker_for(tp)
+    if checker is not Any:
+        try:
+            _decoder(checker).decode(data)
+        except msgspec.ValidationError:
+            pass  # unknown fields or wrong types: the slow path below names them
+        except msgspec.MsgspecError as e:
+            raise _translate(e) from None
+        else:
+            return decode_fast(tp, data), []
     raw = decode_raw(data)
     return convert(tp, raw, strict)
 
@@ -211,6 +221,64 @@ def _walker_for(tp: Any) -> _Walker:
 
 def unknown_fields(tp: Any, raw: Any) -> list[str]:
     """Paths of fields in `raw` (builtins) that `tp` does not declare, e.g. `spec.containers[0].foo`."""
+    checker = _checker_for(tp)
+    if checker is not Any:
+        try:
+            msgspec.convert(raw, checker)
+            return []  # the common case, found without walking the object in Python
+        except msgspec.ValidationError:
+            pass  # an unknown field (or a type error, which decoding reports): walk to name them all
     out: list[str] = []
     _walker_for(tp)(raw, "", out)
     return out
+
+
+# A "checker" mirrors a Struct type with forbid_unknown_fields=True and every leaf typed Any: converting
+# builtins into it fails exactly when a field is unknown (or a structure has the wrong JSON type).
+_checkers: dict[Any, Any] = {}
+_building = object()
+
+
+def _checker_type(t: msgspec.inspect.Type) -> Any:
+    if isinstance(t, msgspec.inspect.StructType):
+        return _checker_for(t.cls)
+    if isinstance(t, msgspec.inspect.ListType | msgspec.inspect.VarTupleType | msgspec.inspect.SetType):
+        item = _checker_type(t.item_type)
+        return Any if item is Any else list[item]  # type: ignore[valid-type]
+    if isinstance(t, msgspec.inspect.DictType):
+        val = _checker_type(t.value_type)
+        return Any if val is Any else dict[str, val]  # type: ignore[valid-type]
+    if isinstance(t, msgspec.inspect.UnionType):
+        structured = [
+            m
+            for m in t.types
+            if isinstance(m, msgspec.inspect.StructType | msgspec.inspect.ListType | msgspec.inspect.DictType)
+        ]
+        return _checker_type(structured[0]) if len(structured) == 1 else Any
+    return Any
+
+
+def _checker_for(cls: Any) -> Any:
+    """The checker Struct for a Struct class (Any when it cannot be built, e.g. recursive types)."""
+    found = _checkers.get(cls)
+    if found is _building:
+        return Any
+    if found is not None:
+        return found
+    _checkers[cls] = _building
+    try:
+        info = msgspec.inspect.type_info(cls)
+        if not isinstance(info, msgspec.inspect.StructType):
+            checker: Any = Any
+        else:
+            fields = []
+            for i, f in enumerate(info.fields):
+                sub = _checker_type(f.type)
+                fields.append((f"f{i}", sub | None, msgspec.field(default=None, name=f.encode_name)))
+            checker = msgspec.defstruct(
+                "Check" + cls.__name__, fields, kw_only=True, forbid_unknown_fields=True
+            )
+    except (TypeError, ValueError):
+        checker = Any
+    _checkers[cls] = checker
+    return checker

@@ -16,6 +16,7 @@ import msgspec
 
 from . import coordination, core, events, kinds, scheduling
 from .codec import DecodeError, from_builtins
+from .meta import ObjectMeta, normalize_micro_time, normalize_time
 from .quantity import QuantityError, canonical
 from .resources import qos_class
 
@@ -121,6 +122,7 @@ def _default_volume(v: dict[str, Any]) -> None:
 
 
 def default_pod(pod: core.Pod) -> None:
+    normalize_meta_times(pod.metadata)
     spec = pod.spec
     if not spec.restart_policy:
         spec.restart_policy = core.RESTART_ALWAYS
@@ -151,9 +153,19 @@ def default_pod(pod: core.Pod) -> None:
     if spec.resources is not None:
         canonicalize_resource_list(spec.resources.limits)
         canonicalize_resource_list(spec.resources.requests)
-    if pod.status is not None and pod.status.container_statuses is not None:
-        for cs in pod.status.container_statuses:
+    status = pod.status
+    if status is not None:
+        for cs in status.container_statuses or ():
             canonicalize_resource_list(cs.allocated_resources)
+        # podIP/podIPs and hostIP/hostIPs mirror each other (Kubernetes' v1 conversion).
+        if status.pod_ip and not status.pod_ips:
+            status.pod_ips = [core.PodIP(ip=status.pod_ip)]
+        elif status.pod_ips and not status.pod_ip:
+            status.pod_ip = status.pod_ips[0].ip
+        if status.host_ip and not status.host_ips:
+            status.host_ips = [core.HostIP(ip=status.host_ip)]
+        elif status.host_ips and not status.host_ip:
+            status.host_ip = status.host_ips[0].ip
 
 
 def prepare_pod_for_create(pod: core.Pod) -> None:
@@ -227,6 +239,13 @@ def apply_priority(
 
 
 def default_node(node: core.Node) -> None:
+    normalize_meta_times(node.metadata)
+    spec = node.spec
+    # podCIDR/podCIDRs mirror each other (Kubernetes' v1 conversion).
+    if spec.pod_cidr and not spec.pod_cidrs:
+        spec.pod_cidrs = [spec.pod_cidr]
+    elif spec.pod_cidrs and not spec.pod_cidr:
+        spec.pod_cidr = spec.pod_cidrs[0]
     status = node.status
     if status is not None:
         canonicalize_resource_list(status.capacity)
@@ -235,7 +254,16 @@ def default_node(node: core.Node) -> None:
             status.allocatable = dict(status.capacity)
 
 
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
 def default_namespace(ns: core.Namespace) -> None:
+    normalize_meta_times(ns.metadata)
+    # Every namespace carries its own name as a label (so selectors can pick namespaces by name).
+    if ns.metadata.name:
+        if ns.metadata.labels is None:
+            ns.metadata.labels = {}
+        ns.metadata.labels[NAMESPACE_NAME_LABEL] = ns.metadata.name
     if ns.status is None:
         ns.status = core.NamespaceStatus()
     if not ns.status.phase:
@@ -253,20 +281,38 @@ def prepare_namespace_for_create(ns: core.Namespace) -> None:
     ns.status = core.NamespaceStatus(phase="Active")
 
 
+def normalize_meta_times(meta: ObjectMeta) -> None:
+    """Timestamps as Kubernetes writes them (clients may send `+00:00` or fractions)."""
+    meta.creation_timestamp = normalize_time(meta.creation_timestamp)
+    meta.deletion_timestamp = normalize_time(meta.deletion_timestamp)
+
+
 def default_event(ev: core.Event) -> None:
-    # Kubernetes defaults nothing on events beyond what clients send; keep the hook for symmetry.
-    return None
+    normalize_meta_times(ev.metadata)
+    ev.first_timestamp = normalize_time(ev.first_timestamp)
+    ev.last_timestamp = normalize_time(ev.last_timestamp)
+    ev.event_time = normalize_micro_time(ev.event_time)
+    if ev.series is not None:
+        ev.series.last_observed_time = normalize_micro_time(ev.series.last_observed_time)
 
 
 def default_events_v1(ev: events.Event) -> None:
-    return None
+    normalize_meta_times(ev.metadata)
+    ev.event_time = normalize_micro_time(ev.event_time)
+    ev.deprecated_first_timestamp = normalize_time(ev.deprecated_first_timestamp)
+    ev.deprecated_last_timestamp = normalize_time(ev.deprecated_last_timestamp)
+    if ev.series is not None:
+        ev.series.last_observed_time = normalize_micro_time(ev.series.last_observed_time) or ""
 
 
 def default_lease(lease: coordination.Lease) -> None:
-    return None
+    normalize_meta_times(lease.metadata)
+    lease.spec.acquire_time = normalize_micro_time(lease.spec.acquire_time)
+    lease.spec.renew_time = normalize_micro_time(lease.spec.renew_time)
 
 
 def default_priority_class(pc: scheduling.PriorityClass) -> None:
+    normalize_meta_times(pc.metadata)
     if pc.preemption_policy is None:
         pc.preemption_policy = scheduling.PREEMPT_LOWER_PRIORITY
 

@@ -495,11 +495,15 @@ def _validate_container(
         name = vm.get("name")
         if not name:
             errs.append(required(f"{mp}.name"))
+        elif not isinstance(name, str):
+            errs.append(invalid(f"{mp}.name", name, "must be a string"))
         elif name not in volumes:
             errs.append(not_found(f"{mp}.name", name))
         mount_path = vm.get("mountPath")
         if not mount_path:
             errs.append(required(f"{mp}.mountPath"))
+        elif not isinstance(mount_path, str):
+            errs.append(invalid(f"{mp}.mountPath", mount_path, "must be a string"))
         elif mount_path in mount_paths:
             errs.append(invalid(f"{mp}.mountPath", mount_path, "must be unique"))
         else:
@@ -943,10 +947,18 @@ def _gated_selector_errors(ns: core.PodSpec, os_: core.PodSpec) -> list[FieldErr
 
 
 def validate_pod_update(new: core.Pod, old: core.Pod) -> list[FieldError]:
-    """ValidatePodUpdate: metadata rules, a valid new spec, and only the mutable spec fields changed."""
+    """ValidatePodUpdate: metadata rules, a valid new spec, and only the mutable spec fields changed.
+
+    An unchanged spec (the common case: label and status writes) is not validated again: the stored
+    one passed validation when it was written.
+    """
     errs = validate_object_meta_update(new.metadata, old.metadata)
-    errs.extend(validate_pod_spec(new.spec))
     ns, os_ = new.spec, old.spec
+    new_b: dict[str, Any] = msgspec.to_builtins(ns)
+    old_b: dict[str, Any] = msgspec.to_builtins(os_)
+    if new_b == old_b or _semantic(new_b) == _semantic(old_b):
+        return errs
+    errs.extend(validate_pod_spec(ns))
     for field, new_list, old_list in (
         ("containers", ns.containers, os_.containers),
         ("initContainers", ns.init_containers or [], os_.init_containers or []),
@@ -993,8 +1005,6 @@ def validate_pod_update(new: core.Pod, old: core.Pod) -> list[FieldError]:
     if gated:
         errs.extend(_gated_selector_errors(ns, os_))
     # Everything else must be unchanged: compare with the mutable fields set to the old values.
-    new_b: dict[str, Any] = msgspec.to_builtins(ns)
-    old_b: dict[str, Any] = msgspec.to_builtins(os_)
     for key in ("containers", "initContainers"):
         for nc, oc in zip(new_b.get(key) or [], old_b.get(key) or [], strict=True):
             if "image" in oc:
@@ -1027,6 +1037,13 @@ _TERMINAL = ("Succeeded", "Failed")
 def validate_pod_status_update(new: core.Pod, old: core.Pod) -> list[FieldError]:
     """ValidatePodStatusUpdate (the spec of `new` is ignored: a status write keeps the old spec)."""
     errs = validate_object_meta_update(new.metadata, old.metadata)
+    errs.extend(pod_status_errors(new, old))
+    return errs
+
+
+def pod_status_errors(new: core.Pod, old: core.Pod) -> list[FieldError]:
+    """The status rules of ValidatePodStatusUpdate, without the metadata rules."""
+    errs: list[FieldError] = []
     if new.spec.node_name != old.spec.node_name:
         errs.append(forbidden("status.nodeName", "may not be changed directly"))
     status = new.status or core.PodStatus()
@@ -1442,4 +1459,12 @@ def validate_dict(
                 errs = validate_pod_status_update(new_obj, old_obj)
             else:
                 errs = validate_update(new_obj, old_obj)
+                if (
+                    isinstance(new_obj, core.Pod)
+                    and isinstance(old_obj, core.Pod)
+                    and new_obj.status != old_obj.status
+                ):
+                    # A server that resets status on spec writes (and spec on status writes) sends
+                    # status changes only from status writes: apply the status rules to them.
+                    errs.extend(pod_status_errors(new_obj, old_obj))
     return [e.cause_dict() for e in errs]

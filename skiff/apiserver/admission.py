@@ -7,111 +7,59 @@
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+import msgspec
+
+from skiff.api import codec, core, defaults, kinds, validation
 from skiff.apiserver import errors
-from skiff.apiserver.resources import Cause, Obj, ResourceInfo
+from skiff.apiserver.resources import Obj, ResourceInfo
 
 if TYPE_CHECKING:
     from skiff.apiserver.handlers import Handlers
 
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-# Kinds whose names must be DNS-1123 labels (the rest: subdomains).
-_LABEL_NAMED = {"Namespace"}
 
-
-def _name_causes(info: ResourceInfo, meta: Obj) -> list[Cause]:
-    name = meta.get("name")
-    if not name:
-        if meta.get("generateName"):
-            return []
-        return [
-            {
-                "reason": "FieldValueRequired",
-                "message": "Required value: name or generateName is required",
-                "field": "metadata.name",
-            }
-        ]
-    if not isinstance(name, str):
-        return [
-            {
-                "reason": "FieldValueInvalid",
-                "message": "Invalid value: name must be a string",
-                "field": "metadata.name",
-            }
-        ]
-    if info.kind in _LABEL_NAMED:
-        if len(name) > 63 or not _DNS1123_LABEL.match(name):
-            return [
-                {
-                    "reason": "FieldValueInvalid",
-                    "message": f'Invalid value: "{name}": a lowercase RFC 1123 label must consist of '
-                    "lower case "
-                    "alphanumeric characters or '-', and must start and end with an alphanumeric character "
-                    "(e.g. 'my-name',  or '123-abc', regex used for validation is "
-                    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
-                    "field": "metadata.name",
-                }
-            ]
-        return []
-    if len(name) > 253 or not _DNS1123_SUBDOMAIN.match(name):
-        return [
-            {
-                "reason": "FieldValueInvalid",
-                "message": f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of '
-                "lower case "
-                "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character "
-                "(e.g. 'example.com', regex used for validation is "
-                "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
-                "field": "metadata.name",
-            }
-        ]
-    return []
-
-
-def _meta_causes(meta: Obj) -> list[Cause]:
-    causes: list[Cause] = []
-    for fld in ("labels", "annotations"):
-        v = meta.get(fld)
-        if v is None:
-            continue
-        if not isinstance(v, dict) or not all(
-            isinstance(k, str) and isinstance(x, str) for k, x in v.items()
-        ):
-            causes.append(
-                {
-                    "reason": "FieldValueInvalid",
-                    "message": "Invalid value: must be a map of strings",
-                    "field": f"metadata.{fld}",
-                }
-            )
-    return causes
-
-
-def validate(info: ResourceInfo, obj: Obj, old: Obj | None) -> None:
-    meta = obj.get("metadata") or {}
-    causes = _name_causes(info, meta) + _meta_causes(meta)
+def validate(info: ResourceInfo, obj: Obj, old: Obj | None, sub: str | None = None) -> None:
+    """422 Invalid with Kubernetes' causes when the object breaks its kind's rules."""
+    causes = validation.validate_dict(
+        str(obj.get("apiVersion") or info.api_version), str(obj.get("kind") or info.kind), obj, old, sub
+    )
     causes += info.strategy.validate(obj, old)
-    causes += _model_causes(info, obj, old)
     if causes:
-        raise errors.invalid(
-            info.group, info.kind, str(meta.get("name") or meta.get("generateName") or ""), causes
-        )
+        meta = obj.get("metadata") or {}
+        name = meta.get("name") or meta.get("generateName") or ""
+        raise errors.invalid(info.group, info.kind, str(name), causes)
 
 
-def _model_causes(info: ResourceInfo, obj: Obj, old: Obj | None) -> list[Cause]:
-    """The typed model's validation, when ``skiff.api`` provides it for this kind."""
+def create_defaults_and_validate(info: ResourceInfo, obj: Obj) -> Obj:
+    """Defaults (scheme defaults plus what Kubernetes does on create) and validation in one pass over
+    the typed model: the object is read into its Struct once. Raises 422 with the causes."""
+    k = kinds.by_kind(str(obj.get("apiVersion")), str(obj.get("kind")))
+    if k is None:
+        return obj
+    meta = obj.get("metadata") or {}
+    name = str(meta.get("name") or meta.get("generateName") or "")
     try:
-        from skiff.api import validation  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        return []
-    fn: Any = getattr(validation, "validate_dict", None)
-    if fn is None:
-        return []
-    out: list[Cause] = fn(info.api_version, info.kind, obj, old)
+        typed = codec.from_builtins(k.type, obj)
+    except codec.DecodeError as e:
+        field = e.field or ""
+        cause = {"reason": "FieldValueInvalid", "message": f"Invalid value: {e.message}", "field": field}
+        raise errors.invalid(info.group, info.kind, name, [cause]) from None
+    defaults.apply(typed)
+    if isinstance(typed, core.Pod):
+        defaults.add_default_tolerations(typed)
+        defaults.prepare_pod_for_create(typed)
+    elif isinstance(typed, core.Namespace):
+        defaults.prepare_namespace_for_create(typed)
+    errs = validation.validate(typed)
+    if errs:
+        raise errors.invalid(info.group, info.kind, name, [e.cause_dict() for e in errs])
+    out: Obj = msgspec.to_builtins(typed)
     return out
+
+
+def defaults_for_update(obj: Obj) -> Obj:
+    return defaults.default_dict(str(obj["apiVersion"]), str(obj["kind"]), obj)
 
 
 async def admit_create(h: Handlers, info: ResourceInfo, obj: Obj, warnings: list[str]) -> None:

@@ -26,6 +26,13 @@ log = logging.getLogger("skiff.apiserver")
 BODY_VERBS = ("POST", "PUT", "PATCH")
 
 
+def _header_text(text: str) -> str:
+    """A warning as a header value: printable ASCII only, quotes escaped."""
+    out = text.encode("ascii", "backslashreplace").decode("ascii")
+    out = "".join(ch if 0x20 <= ord(ch) < 0x7F else f"\\x{ord(ch):02x}" for ch in out)
+    return out.replace("\\", "\\\\").replace('"', '\\"')[:4000]
+
+
 class API:
     def __init__(self, handlers: Handlers, resources: list[ResourceInfo], server_address: str) -> None:
         self.h = handlers
@@ -96,7 +103,7 @@ class API:
             return negotiate.error_response(errors.internal(str(e)))
 
     async def dispatch(self, request: Request) -> Response:
-        path = request.url.path
+        path = request.scope["path"]
         if path in ("/api", "/api/"):
             return negotiate.respond(discovery.api_versions(self.server_address))
         if path in ("/apis", "/apis/"):
@@ -191,7 +198,7 @@ class API:
         else:
             raise errors.method_not_allowed()
         if warnings:
-            resp.headers["Warning"] = ", ".join(f'299 - "{w}"' for w in warnings)
+            resp.headers["Warning"] = ", ".join(f'299 - "{_header_text(w)}"' for w in warnings)
         return resp
 
     # ------------------------------------------------------------------------------ misc endpoints
@@ -219,7 +226,24 @@ class API:
     async def websocket(self, ws: WebSocket) -> None:
         await proxy.exec_ws(self, ws)
 
-    def app(self) -> Starlette:
+    def app(self) -> Any:
+        """The ASGI callable: API paths go straight to the endpoint (no middleware or router on the
+        hot path); everything else (health, version, OpenAPI, websockets) through Starlette."""
+        star = self.starlette()
+        endpoint = self.endpoint
+
+        async def asgi(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                path = scope["path"]
+                if path.startswith("/api/") or path.startswith("/apis") or path == "/api":
+                    response = await endpoint(Request(scope, receive))
+                    await response(scope, receive, send)
+                    return
+            await star(scope, receive, send)
+
+        return asgi
+
+    def starlette(self) -> Starlette:
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         routes = [
             StarletteRoute("/version", self.version, methods=["GET"]),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +26,8 @@ from skiff.store import CompactedError, Store
 log = logging.getLogger("skiff.apiserver.cache")
 
 PREFIX = "/registry/"
-WINDOW = 20000  # events kept per resource for watches that resume from a resourceVersion
+# Events kept per resource for watches that resume from a resourceVersion (tests shrink it to reach 410).
+WINDOW = int(os.environ.get("SKIFF_WATCH_CACHE_WINDOW", "20000"))
 WATCHER_QUEUE = 20000  # events a watcher may fall behind before it is ended with 410
 
 Obj = dict[str, Any]
@@ -134,7 +136,15 @@ class WatchCache:
         self.load_revision = 0  # the revision the cache was (re)loaded at
         self.ready = asyncio.Event()
         self._advanced = asyncio.Condition()
+        # Objects this process just wrote, by (key, revision): the watch event need not be decoded.
+        self.hints: dict[tuple[str, int], Obj] = {}
         self._task: asyncio.Task[None] | None = None
+
+    def hint(self, key: str, rev: int, obj: Obj) -> None:
+        """The object written at (key, rev), as the writer has it (with its resourceVersion)."""
+        if len(self.hints) > 50000:
+            self.hints.clear()
+        self.hints[(key, rev)] = obj
 
     def resource(self, plural: str) -> ResourceCache:
         rc = self.resources.get(plural)
@@ -174,6 +184,7 @@ class WatchCache:
         res = await self.store.range(PREFIX, revision=rev)
         old = self.resources
         self.resources = {}
+        self.hints.clear()
         self.revision = rev
         self.load_revision = rev
         for kv in res.kvs:
@@ -233,7 +244,7 @@ class WatchCache:
             k = ns + "/" + name
             old = rc.objects.get(k)
             if ev.type == "PUT":
-                obj = decode(kv.value, kv.mod_revision)
+                obj = self.hints.pop((kv.key, kv.mod_revision), None) or decode(kv.value, kv.mod_revision)
                 if obj is None:
                     continue
                 c = Cached(kv.key, ns, obj, kv.mod_revision)

@@ -36,13 +36,6 @@ def _s(v: Any) -> str:
 
 
 class PodStrategy(Strategy):
-    def prepare_create(self, obj: Obj) -> None:
-        status = obj.get("status")
-        # A new pod's status is the server's: phase Pending (kubelets and the scheduler fill the rest).
-        obj["status"] = {"phase": "Pending"}
-        if isinstance(status, dict) and status.get("qosClass"):
-            obj["status"]["qosClass"] = status["qosClass"]
-
     def fields(self, obj: Obj) -> dict[str, str]:
         f = super().fields(obj)
         spec = obj.get("spec") or {}
@@ -115,10 +108,6 @@ class NodeStrategy(Strategy):
 
 class NamespaceStrategy(Strategy):
     def prepare_create(self, obj: Obj) -> None:
-        obj["status"] = {"phase": "Active"}
-        spec = obj.setdefault("spec", {})
-        if isinstance(spec, dict):
-            spec.setdefault("finalizers", ["kubernetes"])
         labels = obj["metadata"].setdefault("labels", {})
         if isinstance(labels, dict):
             labels["kubernetes.io/metadata.name"] = obj["metadata"].get("name", "")

@@ -53,18 +53,14 @@ class Handlers:
         self.cache = cache
         self.storage = Storage(store, cache)
         self.resources = resources
-        self.known_fields: dict[int, set[str]] = {}
+        # Consistent reads may come from the watch cache once it has caught up with the store's
+        # revision; only where that revision is known without a round trip and every key is the
+        # API server's (the embedded SQLite store). On etcd, reads go to etcd.
+        self.cache_reads = type(store).__name__ == "SQLiteStore"
         self.by_store_plural: dict[str, ResourceInfo] = {}
         for r in resources:
             if r.to_stored is None:
                 self.by_store_plural.setdefault(r.store_plural, r)
-
-    def fields_known(self, info: ResourceInfo) -> set[str]:
-        k = id(info.strategy)
-        s = self.known_fields.get(k)
-        if s is None:
-            s = self.known_fields[k] = set(info.strategy.fields({"metadata": {"namespace": ""}}))
-        return s
 
     # ------------------------------------------------------------------------------ reading
 
@@ -72,10 +68,15 @@ class Handlers:
         info = r.info
         assert r.name is not None
         rv = query.resource_version(request.query_params)
-        if rv == "0":
+        fresh = rv == "0"
+        if not fresh and self.cache_reads:
+            fresh = await self.cache.wait_for(await self.store.current_revision(), CONSISTENT_WAIT)
+        if fresh:
             c = self.cache.resource(info.store_plural).objects.get(f"{r.namespace or ''}/{r.name}")
             if c is None:
                 raise errors.not_found(info.group, info.plural, r.name)
+            if out.kind == "json" and not out.yaml and info.from_stored is None:
+                return negotiate.respond_raw(c.raw)
             obj = c.obj
         else:
             obj, _ = await self.storage.get(info, r.namespace or "", r.name)
@@ -103,7 +104,7 @@ class Handlers:
             raise errors.bad_request("resourceVersionMatch is forbidden unless resourceVersion is provided")
         if cont and rv:
             raise errors.bad_request("specifying resource version is not allowed when using continue")
-        match = query.matcher(q, self.fields_known(info), info.strategy.fields)
+        match = query.matcher(q, info.group, info.plural, info.strategy.fields)
         ns = r.namespace if info.namespaced else None
         if cont:
             start_rv, start_key = decode_continue(cont)
@@ -261,9 +262,13 @@ class Handlers:
             await self.require_namespace(meta.get("namespace") or "")
         fill_new_metadata(obj)
         obj = self.to_stored(info, obj)
-        info.strategy.prepare_create(obj)
+        # Admission (pod priority) first: its fields are validated with the rest.
         await admission.admit_create(self, info, obj, warnings)
-        admission.validate(info, obj, None)
+        obj = admission.create_defaults_and_validate(info, obj)
+        info.strategy.prepare_create(obj)
+        causes = info.strategy.validate(obj, None)
+        if causes:
+            raise errors.invalid(info.group, info.kind, obj["metadata"].get("name", ""), causes)
         dry = request.query_params.get("dryRun") == "All"
         return await self.storage.create(info, obj, dry)
 
@@ -340,11 +345,13 @@ class Handlers:
             strat.prepare_status_update(new, old)
             if want_rv:
                 new["metadata"]["resourceVersion"] = want_rv
+            new = admission.defaults_for_update(new)
         else:
             strat.prepare_update(new, old)
+            new = admission.defaults_for_update(new)
             if strat.spec_changed(new, old):
                 new["metadata"]["generation"] = int(old["metadata"].get("generation") or 1) + 1
-        admission.validate(info, new, old)
+        admission.validate(info, new, old, sub)
         return new
 
     # ------------------------------------------------------------------------------ deleting
@@ -459,7 +466,7 @@ class Handlers:
     async def delete_collection(self, r: Route, request: Request, out: Output, body: Any) -> Response:
         info = r.info
         opts = delete_options(body, request)
-        match = query.matcher(request.query_params, self.fields_known(info), info.strategy.fields)
+        match = query.matcher(request.query_params, info.group, info.plural, info.strategy.fields)
         ns = r.namespace if info.namespaced else None
         objs, _, at = await self._list_store(info, ns, match, 0, None, None)
         deleted = []

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from skiff.api import fields, labels
 from skiff.apiserver import errors
 from skiff.apiserver.resources import Obj
-from skiff.apiserver.selectors import parse_fields, parse_labels
 
 _TRUE = {"1", "t", "true", "y", "yes"}
 _FALSE = {"0", "f", "false", "n", "no", ""}
@@ -45,37 +45,25 @@ def resource_version(q: Mapping[str, str]) -> str:
 
 
 def matcher(
-    q: Mapping[str, str], known_fields: set[str], fields_of: Callable[[Obj], dict[str, str]]
+    q: Mapping[str, str], group: str, plural: str, fields_of: Callable[[Obj], dict[str, str]]
 ) -> Callable[[Obj], bool] | None:
     """The label and field selectors of a list or watch as one predicate (None: everything)."""
     try:
-        lp = parse_labels(q.get("labelSelector", ""))
-    except ValueError as e:
-        raise errors.bad_request(
-            f"unable to parse requirement: {e}".replace("unable to parse requirement: unable", "unable")
-        ) from None
+        ls = labels.parse(q.get("labelSelector", ""))
+    except labels.SelectorError as e:
+        raise errors.bad_request(f"unable to parse requirement: {e}") from None
     try:
-        freqs = parse_fields(q.get("fieldSelector", ""))
-    except ValueError as e:
+        fs = fields.for_storage(fields.parse(q.get("fieldSelector", "")), group, plural)
+    except fields.FieldSelectorError as e:
         raise errors.bad_request(str(e)) from None
-    for f, _, _ in freqs:
-        if f not in known_fields:
-            raise errors.bad_request(
-                f'"{f}" is not a known field selector: only "' + '", "'.join(sorted(known_fields)) + '"'
-            )
-    if lp is None and not freqs:
+    if ls.empty() and fs.empty():
         return None
+    lmatch = None if ls.empty() else ls.matches
+    fmatch = None if fs.empty() else fs.matches
 
     def match(obj: Obj) -> bool:
-        if lp is not None:
-            labels = (obj.get("metadata") or {}).get("labels") or {}
-            if not lp(labels):
-                return False
-        if freqs:
-            fs = fields_of(obj)
-            for f, v, eq in freqs:
-                if (fs.get(f, "") == v) != eq:
-                    return False
-        return True
+        if lmatch is not None and not lmatch((obj.get("metadata") or {}).get("labels")):
+            return False
+        return fmatch is None or fmatch(fields_of(obj))
 
     return match

@@ -134,6 +134,7 @@ async def serve(data_dir: str, store_url: str, host: str, port: int) -> None:
         access_log=False,
         timeout_keep_alive=120,
         backlog=4096,
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
 

@@ -7,8 +7,8 @@ is the store's mod revision of its key, filled in on every read.
 from __future__ import annotations
 
 import copy
+import random
 import secrets
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +21,7 @@ from skiff.apiserver.timeutil import now_rfc3339
 from skiff.store import ConflictError, KeyExistsError, KeyNotFoundError, KeyValue, Store, TooLargeError
 
 PREFIX = "/registry/"
+_rng = random.Random()  # seeded from os.urandom at start; uids need uniqueness, not secrecy
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 # A mutation's answer: None means "the stored object is already right: no write".
 Mutate = Callable[[Obj], Awaitable[Obj | None]]
@@ -87,6 +88,7 @@ class Storage:
         except TooLargeError as e:
             raise errors.too_large(str(e)) from None
         meta["resourceVersion"] = str(kv.mod_revision)
+        self.cache.hint(key, kv.mod_revision, obj)
         return obj
 
     async def update(
@@ -125,6 +127,7 @@ class Storage:
             except TooLargeError as e:
                 raise errors.too_large(str(e)) from None
             new["metadata"]["resourceVersion"] = str(nkv.mod_revision)
+            self.cache.hint(key, nkv.mod_revision, new)
             return new, True
         raise errors.conflict(info.group, info.plural, name, "too many concurrent updates")
 
@@ -149,9 +152,17 @@ def _same(a: Obj, b: Obj) -> bool:
     return ka == kb
 
 
+def new_uid() -> str:
+    """A random (version 4) UUID string, without building a uuid.UUID."""
+    n = _rng.getrandbits(128)
+    n = (n & ~(0xF << 76) | (0x4 << 76)) & ~(0x3 << 62) | (0x2 << 62)
+    h = f"{n:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def fill_new_metadata(obj: Obj) -> None:
     meta = obj["metadata"]
-    meta["uid"] = str(uuid.uuid4())
+    meta["uid"] = new_uid()
     meta["creationTimestamp"] = now_rfc3339()
     meta.pop("resourceVersion", None)
     meta.pop("deletionTimestamp", None)

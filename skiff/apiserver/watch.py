@@ -95,7 +95,7 @@ async def watch(h: Handlers, r: Route, request: Request, out: Output) -> Respons
     bookmarks = query.boolean(q, "allowWatchBookmarks")
     send_initial_param = q.get("sendInitialEvents")
     send_initial = query.boolean(q, "sendInitialEvents") if send_initial_param is not None else None
-    match = query.matcher(q, h.fields_known(info), info.strategy.fields)
+    match = query.matcher(q, info.group, info.plural, info.strategy.fields)
     if r.name is not None:
         # A watch on one object (kubectl get NAME -w, the single-item watch URL).
         name_match = _name_pred(r.name)

@@ -18,6 +18,7 @@ import os
 import socket
 import struct
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
@@ -98,6 +99,7 @@ class DockerRuntime(Runtime):
         # Exited containers never change: their inspect result is kept.
         self._final: dict[str, ContainerInfo] = {}
         self._started: dict[str, tuple[float | None, str]] = {}
+        self._present: dict[str, float] = {}
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -239,7 +241,6 @@ class DockerRuntime(Runtime):
                     host_config=host_config,
                     tty=spec.tty,
                     stdin_open=spec.stdin,
-                    ports=[p for p, _ in spec.ports] or None,
                 )["Id"]
             )
 
@@ -464,8 +465,12 @@ class DockerRuntime(Runtime):
     # ------------------------------------------------------------------ images
 
     async def image_present(self, image: str) -> bool:
+        seen = self._present.get(image)
+        if seen is not None and time.monotonic() - seen < 10.0:
+            return True  # checked a moment ago: spare the daemon a call per pod
         try:
             await self._call(self.client.inspect_image, image)
+            self._present[image] = time.monotonic()
             return True
         except docker.errors.ImageNotFound:
             return False

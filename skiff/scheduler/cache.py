@@ -1,7 +1,8 @@
 """The scheduler's cache: every node's state as numpy columns, so plugins work on all nodes at once.
 
 Rows are node slots (a removed node's slot is reused). Columns:
-  alloc[:, r], req[:, r]   allocatable and requested per resource r (cpu in millicores; `pods` counts pods)
+  alloc[r], req[r]         allocatable and requested per resource r (cpu in millicores; `pods` counts pods),
+                           one contiguous row per resource
   nz_cpu, nz_mem           requested with kube-scheduler's non-zero defaults (for scoring)
   unschedulable            spec.unschedulable
   taint_set                an id of the node's taint list (plugins decide per distinct list, not per node)
@@ -107,10 +108,16 @@ class Cache:
         self.resources: list[str] = list(BASE_RESOURCES)
         self.res_index: dict[str, int] = {r: i for i, r in enumerate(self.resources)}
         self.live: BoolArray = np.zeros(capacity, dtype=bool)
-        self.alloc: IntArray = np.zeros((capacity, len(self.resources)), dtype=np.int64)
-        self.req: IntArray = np.zeros((capacity, len(self.resources)), dtype=np.int64)
+        self.alloc: IntArray = np.zeros((len(self.resources), capacity), dtype=np.int64)
+        self.req: IntArray = np.zeros((len(self.resources), capacity), dtype=np.int64)
         self.nz_cpu: IntArray = np.zeros(capacity, dtype=np.int64)
         self.nz_mem: IntArray = np.zeros(capacity, dtype=np.int64)
+        # bumped whenever a node slot's state changes: lets plugins refresh per-node results incrementally
+        self.node_version: IntArray = np.zeros(capacity, dtype=np.int64)
+        self._version_seq = 0
+        self._log: list[int] = []
+        self._log_base = 0
+        self._all_idx: npt.NDArray[np.intp] | None = None
         self.unschedulable: BoolArray = np.zeros(capacity, dtype=bool)
         self.taint_set: npt.NDArray[np.int32] = np.zeros(capacity, dtype=np.int32)
         self.taint_sets: list[tuple[Taint, ...]] = [()]
@@ -143,11 +150,17 @@ class Cache:
             b[: self.cap] = a
             return b
 
+        def grow2(a: Any) -> Any:
+            b = np.zeros((a.shape[0], new), dtype=a.dtype)
+            b[:, : self.cap] = a
+            return b
+
         self.live = grow(self.live, False)
-        self.alloc = grow(self.alloc)
-        self.req = grow(self.req)
+        self.alloc = grow2(self.alloc)
+        self.req = grow2(self.req)
         self.nz_cpu = grow(self.nz_cpu)
         self.nz_mem = grow(self.nz_mem)
+        self.node_version = grow(self.node_version)
         self.unschedulable = grow(self.unschedulable, False)
         self.taint_set = grow(self.taint_set)
         for col in self.labels.values():
@@ -164,8 +177,8 @@ class Cache:
             i = len(self.resources)
             self.resources.append(name)
             self.res_index[name] = i
-            self.alloc = np.concatenate([self.alloc, np.zeros((self.cap, 1), dtype=np.int64)], axis=1)
-            self.req = np.concatenate([self.req, np.zeros((self.cap, 1), dtype=np.int64)], axis=1)
+            self.alloc = np.concatenate([self.alloc, np.zeros((1, self.cap), dtype=np.int64)], axis=0)
+            self.req = np.concatenate([self.req, np.zeros((1, self.cap), dtype=np.int64)], axis=0)
         return i
 
     def label_column(self, key: str) -> LabelColumn:
@@ -201,6 +214,7 @@ class Cache:
             self.extra.append(_NodeExtra())
         self.index[node.name] = i
         self.live[i] = True
+        self._all_idx = None
         self._set_node_columns(i, node)
         ex = _NodeExtra()
         self.extra[i] = ex
@@ -233,18 +247,47 @@ class Cache:
         self.nodes[i] = None
         self.extra[i] = _NodeExtra()
         self.live[i] = False
-        self.req[i] = 0
+        self._all_idx = None
+        self._touch(i)
+        self.req[:, i] = 0
         self.nz_cpu[i] = 0
         self.nz_mem[i] = 0
         self.free.append(i)
         self.generation += 1
         self.node_generation += 1
 
+    def _touch(self, i: int) -> None:
+        self._version_seq += 1
+        self.node_version[i] = self._version_seq
+        self._log.append(i)
+        if len(self._log) > 100_000:
+            drop = len(self._log) // 2
+            del self._log[:drop]
+            self._log_base += drop
+
+    @property
+    def seq(self) -> int:
+        """A counter of node-slot changes; `changed_since(seq)` lists the slots touched after it."""
+        return self._version_seq
+
+    def changed_since(self, seq: int) -> list[int] | None:
+        """Node slots changed after `seq` (with repeats), or None when that is too long ago to know."""
+        if seq < self._log_base:
+            return None
+        return self._log[seq - self._log_base :]
+
+    def all_idx(self) -> npt.NDArray[np.intp]:
+        """Every live slot, as an index array (cached until a node changes)."""
+        if self._all_idx is None:
+            self._all_idx = np.flatnonzero(self.live[: self.size]) if self.free else np.arange(self.size)
+        return self._all_idx
+
     def _set_node_columns(self, i: int, node: NodeInfo) -> None:
         self.nodes[i] = node
+        self._touch(i)
         for r, amount in node.allocatable.items():
             c = self.resource_column(r)  # may widen the arrays: look them up after
-            self.alloc[i, c] = amount
+            self.alloc[c, i] = amount
         for k, v in node.labels.items():
             col = self.label_column(k)
             col.codes[i] = col.code(v)
@@ -259,7 +302,7 @@ class Cache:
             self.image_nodes.setdefault(img, set()).add(i)
 
     def _clear_node_columns(self, i: int, node: NodeInfo) -> None:
-        self.alloc[i] = 0
+        self.alloc[:, i] = 0
         for k in node.labels:
             self.labels[k].codes[i] = -1
         for img in node.images:
@@ -361,12 +404,13 @@ class Cache:
 
     def _account(self, i: int, pod: PodInfo, sign: int) -> None:
         """Add (+1) or take away (-1) one pod's share of node i's columns and indexes."""
+        self._touch(i)
         for r, v in pod.requests.items():
             c = self.res_index.get(r)
             if c is None:
                 c = self.resource_column(r)
-            self.req[i, c] += sign * v
-        self.req[i, 3] += sign
+            self.req[c, i] += sign * v
+        self.req[3, i] += sign
         self.nz_cpu[i] += sign * pod.nonzero_cpu
         self.nz_mem[i] += sign * pod.nonzero_mem
         ex = self.extra[i]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -250,9 +251,10 @@ class Framework:
         self.points = {p: points.get(p, []) for p in POINTS}
         self.weights = weights
         self.percentage = percentage_of_nodes_to_score
-        self.rng = np.random.default_rng(seed)
+        self.random = random.Random(seed)
         self.next_start = 0
         self.plugins: list[Plugin] = []
+        self._memo: dict[Any, tuple[IntArray, int]] = {}
         sorts = self.points["queueSort"]
         self.sort_key: Callable[[Any], Any] = sorts[0].sort_key if sorts else (lambda q: 0)  # type: ignore[attr-defined]
         handle.framework = self
@@ -283,34 +285,43 @@ class Framework:
 
     def run_filters(
         self, state: CycleState, pod: PodInfo, diagnose: bool = True
-    ) -> tuple[BoolArray, Diagnosis]:
+    ) -> tuple[BoolArray | None, Diagnosis]:
+        """Every Filter over every node; the diagnosis (reasons per node) is built only when no node
+        is left, since only then is it reported."""
         cache = self.cache
-        alive = cache.live.copy()
-        diag = Diagnosis(num_nodes=cache.num_nodes)
-        unresolvable = np.zeros(cache.cap, dtype=bool) if diagnose else None
+        alive: BoolArray | None = None  # None: every live node (nothing rejected yet)
+        record: list[tuple[str, list[Fail], BoolArray]] = []
         for pl in self.points["filter"]:
             if pl.name in state.skip_filter:
                 continue
             fails: list[Fail] = pl.filter(state, pod)  # type: ignore[attr-defined]
             if not fails:
                 continue
-            rejected = np.zeros(cache.cap, dtype=bool)
-            for f in fails:
-                rejected |= f.mask
-            newly = rejected & alive
-            if not newly.any():
-                continue
-            if diagnose:
-                diag.plugins.add(pl.name)
+            rejected = fails[0].mask
+            for f in fails[1:]:
+                rejected = rejected | f.mask
+            before = cache.live if alive is None else alive
+            record.append((pl.name, fails, before))
+            alive = before & ~rejected
+        diag = Diagnosis(num_nodes=cache.num_nodes)
+        if diagnose and alive is not None and not alive.any():
+            unresolvable = np.zeros(cache.cap, dtype=bool)
+            for name, fails, before in record:
+                rejected = np.zeros(cache.cap, dtype=bool)
+                for f in fails:
+                    rejected |= f.mask
+                newly = rejected & before
+                if not newly.any():
+                    continue
+                diag.plugins.add(name)
                 for f in fails:
                     n = int(np.count_nonzero(f.mask & newly))
                     if n:
                         diag.reasons[f.reason] = diag.reasons.get(f.reason, 0) + n
                         if f.code == Code.UNRESOLVABLE:
-                            unresolvable |= f.mask & newly  # type: ignore[operator]
-            alive &= ~rejected
-        diag.unresolvable = unresolvable
-        diag.rejected = cache.live & ~alive
+                            unresolvable |= f.mask & newly
+            diag.unresolvable = unresolvable
+            diag.rejected = cache.live & ~alive
         return alive, diag
 
     def find_feasible(self, state: CycleState, pod: PodInfo) -> tuple[npt.NDArray[np.intp], Diagnosis]:
@@ -324,7 +335,7 @@ class Framework:
             )
             return np.empty(0, dtype=np.intp), diag
         alive, diag = self.run_filters(state, pod)
-        idx = np.flatnonzero(alive)
+        idx = cache.all_idx() if alive is None else np.flatnonzero(alive)
         n = cache.num_nodes
         if self.percentage and 0 < self.percentage < 100 and len(idx) > MIN_FEASIBLE_NODES_TO_FIND:
             want = max(n * self.percentage // 100, MIN_FEASIBLE_NODES_TO_FIND)
@@ -335,8 +346,41 @@ class Framework:
                 self.next_start = int(rolled[want - 1]) + 1
         return idx, diag
 
+    def _memo_score(
+        self, pl: Plugin, sig: Any, state: CycleState, pod: PodInfo, idx: npt.NDArray[np.intp]
+    ) -> IntArray:
+        """Scores of a plugin whose per-node score depends only on that node and `sig`: kept for every
+        node and refreshed only where nodes changed since (usually the one node the last pod went to)."""
+        cache = self.cache
+        key = (pl.name, sig)
+        memo = self._memo.get(key)
+        changed = None if memo is None or len(memo[0]) != cache.cap else cache.changed_since(memo[1])
+        if changed is None:
+            live = cache.all_idx()
+            scores = np.zeros(cache.cap, dtype=np.int64)
+            scores[live] = pl.score(state, pod, live)  # type: ignore[attr-defined]
+            if len(self._memo) >= 64:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[key] = (scores, cache.seq)
+        else:
+            assert memo is not None
+            scores = memo[0]
+            if changed:
+                live_changed = [i for i in set(changed) if cache.live[i]]
+                one = getattr(pl, "score_node", None)
+                if one is not None and len(live_changed) <= 16:
+                    for i in live_changed:  # a few nodes: scalars beat array set-up
+                        scores[i] = one(pod, i)
+                elif live_changed:
+                    arr = np.array(sorted(live_changed), dtype=np.intp)
+                    scores[arr] = pl.score(state, pod, arr)  # type: ignore[attr-defined]
+                self._memo[key] = (scores, cache.seq)
+        if len(idx) == cache.size:
+            return scores[: cache.size]  # every slot is a feasible node: a view, no copy
+        return scores[idx]
+
     def run_scores(self, state: CycleState, pod: PodInfo, idx: npt.NDArray[np.intp]) -> IntArray:
-        total = np.zeros(len(idx), dtype=np.int64)
+        total: IntArray | None = None
         for pl in self.points["preScore"]:
             st = pl.pre_score(state, pod, idx)  # type: ignore[attr-defined]
             if st is not None and st.code == Code.SKIP:
@@ -344,19 +388,32 @@ class Framework:
         for pl in self.points["score"]:
             if pl.name in state.skip_score:
                 continue
-            s = pl.score(state, pod, idx)  # type: ignore[attr-defined]
+            sigf = getattr(pl, "score_signature", None)
+            sig = sigf(pod) if sigf is not None else None
+            s = (
+                pl.score(state, pod, idx)  # type: ignore[attr-defined]
+                if sig is None
+                else self._memo_score(pl, sig, state, pod, idx)
+            )
             norm = getattr(pl, "normalize", None)
             if norm is not None:
                 s = norm(state, pod, s)
-            total += np.asarray(s, dtype=np.int64) * self.weights.get(pl.name, 1)
-        return total
+            w = self.weights.get(pl.name, 1)
+            if w != 1:
+                s = s * w
+            total = s.astype(np.int64) if total is None else total + s
+        return total if total is not None else np.zeros(len(idx), dtype=np.int64)
 
-    def evaluate_node(self, pod: PodInfo, i: int) -> tuple[bool, list[str]]:
-        """Whether `pod` passes PreFilter and every Filter on node slot i; else the first rejection."""
-        state = CycleState()
-        st = self.run_pre_filter(state, pod)
-        if st is not None:
-            return False, st.reasons
+    def evaluate_node(self, pod: PodInfo, i: int, state: CycleState | None = None) -> tuple[bool, list[str]]:
+        """Whether `pod` passes PreFilter and every Filter on node slot i; else the first rejection.
+
+        With `state`, PreFilter already ran (its results do not depend on which pods the simulation
+        removes: the filters read the cache themselves)."""
+        if state is None:
+            state = CycleState()
+            st = self.run_pre_filter(state, pod)
+            if st is not None:
+                return False, st.reasons
         for pl in self.points["filter"]:
             if pl.name in state.skip_filter:
                 continue
@@ -377,9 +434,8 @@ class Framework:
         if len(idx) == 1:
             return ScheduleResult(cache.nodes[int(idx[0])].name, diag.num_nodes, 1)  # type: ignore[union-attr]
         total = self.run_scores(state, pod, idx)
-        best = total.max()
-        ties = np.flatnonzero(total == best)
-        pick = ties[0] if len(ties) == 1 else ties[int(self.rng.integers(len(ties)))]
+        ties = np.flatnonzero(total == total.max())
+        pick = ties[0] if len(ties) == 1 else ties[self.random.randrange(len(ties))]
         node = cache.nodes[int(idx[pick])]
         assert node is not None
         return ScheduleResult(node.name, diag.num_nodes, len(idx))

@@ -2,7 +2,10 @@
 
 - ``sqlite``: ``DATA_DIR/store.db``;
 - ``sqlite:///abs/path.db``, with optional ``?sync=normal|full&compact_interval=SECONDS&compact_retain=N``;
-- ``etcd://host:port[,host:port...]``.
+- ``etcd://host:port[,host:port...]``, with optional ``?compact_interval=SECONDS&compact_retain=N``.
+
+Both compact automatically (SQLite every 60 s, etcd every 300 s, as Kubernetes' API server does for
+etcd), keeping the last 10,000 revisions; ``compact_interval=0`` turns it off.
 """
 
 from __future__ import annotations
@@ -62,6 +65,25 @@ def parse_endpoints(url: str, hosts: str) -> list[tuple[str, int]]:
     return endpoints
 
 
+def _options(url: str, query: str, *, sqlite: bool) -> dict[str, object]:
+    kwargs: dict[str, object] = {}
+    try:
+        for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+            if name == "sync" and sqlite:
+                if value not in ("normal", "full"):
+                    raise ValueError("sync must be normal or full")
+                kwargs["sync"] = value
+            elif name == "compact_interval":
+                kwargs["compact_interval"] = float(value)
+            elif name == "compact_retain":
+                kwargs["compact_retain"] = int(value)
+            else:
+                raise ValueError(f"unknown option {name!r}")
+    except ValueError as e:
+        raise _bad(url, str(e)) from None
+    return kwargs
+
+
 def open_store(url: str, data_dir: str) -> Store:
     """A Store for ``url`` (not started yet: ``await store.start()`` or ``async with``)."""
     url = url.strip()
@@ -80,28 +102,14 @@ def open_store(url: str, data_dir: str) -> Store:
             raise _bad(url, "the path must be absolute (three slashes: sqlite:///path)")
         if not parsed.path or parsed.path == "/" or parsed.path.endswith("/"):
             raise _bad(url, "no database file")
-        opts = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
-        kwargs: dict[str, object] = {}
-        try:
-            for name, value in opts.items():
-                if name == "sync":
-                    if value not in ("normal", "full"):
-                        raise ValueError("sync must be normal or full")
-                    kwargs["sync"] = value
-                elif name == "compact_interval":
-                    kwargs["compact_interval"] = float(value)
-                elif name == "compact_retain":
-                    kwargs["compact_retain"] = int(value)
-                else:
-                    raise ValueError(f"unknown option {name!r}")
-        except ValueError as e:
-            raise _bad(url, str(e)) from None
+        kwargs = _options(url, parsed.query, sqlite=True)
         return SQLiteStore(urllib.parse.unquote(parsed.path), **kwargs)  # type: ignore[arg-type]
     if scheme == "etcd":
         from skiff.store.etcd import EtcdStore
 
-        hosts = rest.split("/", 1)[0].split("?", 1)[0]
-        if not hosts:
-            raise _bad(url, "no endpoints")
-        return EtcdStore(parse_endpoints(url, hosts))
+        hosts, _, query = rest.partition("?")
+        hosts = hosts.rstrip("/")
+        if not hosts or "/" in hosts:
+            raise _bad(url, "no endpoints" if not hosts else "a path is not allowed")
+        return EtcdStore(parse_endpoints(url, hosts), **_options(url, query, sqlite=False))  # type: ignore[arg-type]
     raise _bad(url, f"unknown scheme {scheme!r}")

@@ -270,10 +270,10 @@ def _open(url: str, data_dir: str, must_exist: bool) -> Store:
     from skiff.store import open_store
 
     store = open_store(url, data_dir)
-    if isinstance(store, SQLiteStore):
+    if isinstance(store, SQLiteStore | EtcdStore):
         store.compact_interval = 0  # a short-lived command never compacts
-        if must_exist and not os.path.exists(store.path):
-            raise BackupError(f"no SQLite store at {store.path}")
+    if isinstance(store, SQLiteStore) and must_exist and not os.path.exists(store.path):
+        raise BackupError(f"no SQLite store at {store.path}")
     return store
 
 

@@ -1,21 +1,22 @@
 """The etcd backend: real etcd v3 through aetcd's gRPC stubs.
 
-All endpoints go into one gRPC channel with round-robin balancing, so requests spread over the members
-and a dead member's connection is skipped as soon as gRPC sees it fail. A request that fails with
-UNAVAILABLE (member died, no leader yet, connection refused) is retried on the channel with back-off
-until ``retry_for`` seconds have passed, then StoreUnavailableError. A write retried after an ambiguous
-failure (the first attempt may have been applied) is recognised when its effect is visible, so the
-caller sees success instead of a spurious conflict.
+Requests go to one endpoint at a time (like the bare client, so nothing is lost to forwarding between
+members); when a request fails with UNAVAILABLE or times out (member died, lost its leader, hangs) the
+store moves to the next endpoint and retries there, with back-off once it has been round the list, until
+``retry_for`` seconds have passed; then StoreUnavailableError naming the endpoints. A write retried after
+such an ambiguous failure (the first attempt may have been applied) is recognised when its effect is
+visible, so the caller sees success instead of a spurious conflict.
 
-Each watch is its own gRPC stream with ``prev_kv``; when the stream breaks it is opened again from the
-revision after the last one delivered, so nothing is missed or repeated.
+Each watch is its own gRPC stream with ``prev_kv`` (and etcd's require-leader flag); when the stream
+breaks it is opened again, on the current endpoint, from the revision after the last one delivered, so
+nothing is missed or repeated.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -43,7 +44,16 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_RETRYABLE = {grpc.StatusCode.UNAVAILABLE}
+# Worth another endpoint: the member is gone or cannot serve (no leader) or does not answer in time.
+_RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+_CHANNEL_OPTIONS = [
+    ("grpc.keepalive_time_ms", 10_000),
+    ("grpc.keepalive_timeout_ms", 5_000),
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1_000),
+    ("grpc.max_receive_message_length", 256 * 1024 * 1024),
+    ("grpc.max_send_message_length", 16 * 1024 * 1024),
+]
 # A watch on a member that lost its leader is cancelled by the member (etcd's "require leader").
 _WATCH_METADATA = (("hasleader", "true"),)
 _PUT = rpc.Event.PUT
@@ -76,6 +86,8 @@ class EtcdStore(Store):
         retry_for: float = 15.0,
         connect_timeout: float = 5.0,
         request_timeout: float = 10.0,
+        compact_interval: float = 300.0,
+        compact_retain: int = 10_000,
     ) -> None:
         if not endpoints:
             raise ValueError("no etcd endpoints")
@@ -83,7 +95,13 @@ class EtcdStore(Store):
         self.retry_for = retry_for
         self.connect_timeout = connect_timeout
         self.request_timeout = request_timeout
+        self.compact_interval = compact_interval
+        self.compact_retain = compact_retain
+        self._compactor: asyncio.Task[None] | None = None
         self._channel: grpc.aio.Channel | None = None
+        self._idx = 0  # the endpoint in use; requests go to one member and move on when it fails
+        self._gen = 0  # bumped for every new channel
+        self._closers: set[asyncio.Task[None]] = set()
         self._kv: Any = None
         self._watch: Any = None
         self._closing = False
@@ -92,72 +110,88 @@ class EtcdStore(Store):
     def _where(self) -> str:
         return ", ".join(f"{h}:{p}" for h, p in self.endpoints)
 
-    def _target(self) -> str:
-        addrs: list[str] = []
-        for host, port in self.endpoints:
-            try:
-                infos = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_STREAM)
-            except OSError as e:
-                raise StoreUnavailableError(f"cannot resolve etcd endpoint {host}:{port}: {e}") from e
-            addrs.extend(f"{info[4][0]}:{port}" for info in infos[:1])
-        return "ipv4:" + ",".join(addrs)
+    def _open_channel(self) -> None:
+        host, port = self.endpoints[self._idx]
+        target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self._channel = grpc.aio.insecure_channel(target, options=_CHANNEL_OPTIONS)
+        self._kv = rpc.KVStub(self._channel)
+        self._watch = rpc.WatchStub(self._channel)
+        self._gen += 1
+
+    def _failover(self, gen: int) -> None:
+        """Moves to the next endpoint after a failure on channel generation ``gen`` (once per failure:
+        calls that failed on an older channel do not move it again). The old channel is closed after a
+        grace period so calls still running on it can finish."""
+        if gen != self._gen or self._channel is None or len(self.endpoints) == 1:
+            return
+        old = self._channel
+        self._idx = (self._idx + 1) % len(self.endpoints)
+        log.info("etcd endpoint failed; switching to %s:%s", *self.endpoints[self._idx])
+        self._open_channel()
+        task = asyncio.get_running_loop().create_task(old.close(grace=5.0))
+        self._closers.add(task)
+        task.add_done_callback(self._closers.discard)
 
     async def start(self) -> None:
         self._closing = False
-        self._channel = grpc.aio.insecure_channel(
-            self._target(),
-            options=[
-                ("grpc.lb_policy_name", "round_robin"),
-                ("grpc.keepalive_time_ms", 10_000),
-                ("grpc.keepalive_timeout_ms", 5_000),
-                ("grpc.initial_reconnect_backoff_ms", 100),
-                ("grpc.max_reconnect_backoff_ms", 1_000),
-                ("grpc.max_receive_message_length", 256 * 1024 * 1024),
-                ("grpc.max_send_message_length", 16 * 1024 * 1024),
-            ],
-        )
-        self._kv = rpc.KVStub(self._channel)
-        self._watch = rpc.WatchStub(self._channel)
+        self._open_channel()
         try:
-            await self._call(
-                lambda: self._kv.Range(rpc.RangeRequest(key=b"/", count_only=True)), self.connect_timeout
-            )
+            await self._call("Range", rpc.RangeRequest(key=b"/", count_only=True), self.connect_timeout)
         except StoreError:
             await self.close()
             raise
+        if self.compact_interval > 0:
+            self._compactor = asyncio.create_task(self._auto_compact())
+
+    async def _auto_compact(self) -> None:
+        """Keeps the last ``compact_retain`` revisions, as Kubernetes' API server does for etcd. Several
+        stores on one cluster may all do it: compacting an already compacted revision is ignored."""
+        while True:
+            await asyncio.sleep(self.compact_interval)
+            try:
+                target = await self.current_revision() - self.compact_retain
+                if target > 1:
+                    await self.compact(target)
+            except CompactedError:
+                pass
+            except StoreError as e:
+                log.warning("automatic compaction failed: %s", e)
 
     async def close(self) -> None:
         self._closing = True
+        if self._compactor is not None:
+            self._compactor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._compactor
+            self._compactor = None
         if self._channel is not None:
             await self._channel.close()
             self._channel = None
+        for task in list(self._closers):
+            task.cancel()
 
     # -- calls and errors ------------------------------------------------------------------------
 
-    async def _call(self, fn: Callable[[], Awaitable[T]], retry_for: float | None = None) -> T:
+    async def _call(self, method: str, req: Any, retry_for: float | None = None) -> Any:
         """Runs one RPC, retrying while etcd is unavailable; maps etcd's errors to store errors."""
         if self._channel is None:
             raise StoreUnavailableError("the etcd store is not started")
         deadline = time.monotonic() + (self.retry_for if retry_for is None else retry_for)
+        timeout = retry_for if retry_for else self.request_timeout  # connecting waits connect_timeout
         delay = 0.02
         while True:
+            gen = self._gen
             try:
-                return await asyncio.wait_for(fn(), self.request_timeout)
+                return await getattr(self._kv, method)(req, timeout=timeout)
             except grpc.aio.AioRpcError as e:
-                code = e.code()
-                if code not in _RETRYABLE and code != grpc.StatusCode.DEADLINE_EXCEEDED:
+                if e.code() not in _RETRYABLE:
                     raise self._error(e) from None
+                self._failover(gen)
                 if time.monotonic() + delay > deadline or self._closing:
                     raise StoreUnavailableError(
                         f"etcd at {self._where} is unavailable: {e.details()}"
                     ) from None
                 last = e.details()
-            except TimeoutError:
-                if time.monotonic() + delay > deadline or self._closing:
-                    raise StoreUnavailableError(
-                        f"etcd at {self._where} did not answer within {self.request_timeout}s"
-                    ) from None
-                last = "timeout"
             log.debug("etcd unavailable (%s); retrying in %.2fs", last, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
@@ -172,7 +206,7 @@ class EtcdStore(Store):
 
     async def _range(self, req: Any) -> Any:
         try:
-            return await self._call(lambda: self._kv.Range(req))
+            return await self._call("Range", req)
         except StoreError as e:
             if "compacted" in str(e):
                 raise CompactedError(req.revision, await self.compacted_revision()) from None
@@ -189,20 +223,16 @@ class EtcdStore(Store):
         deadline = time.monotonic() + self.retry_for
         delay = 0.02
         while True:
+            gen = self._gen
             try:
-                resp = await asyncio.wait_for(self._kv.Txn(req), self.request_timeout)
+                resp = await self._kv.Txn(req, timeout=self.request_timeout)
             except grpc.aio.AioRpcError as e:
-                if e.code() not in _RETRYABLE and e.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+                if e.code() not in _RETRYABLE:
                     raise self._error(e) from None
+                self._failover(gen)
                 if time.monotonic() + delay > deadline or self._closing:
                     raise StoreUnavailableError(
                         f"etcd at {self._where} is unavailable: {e.details()}"
-                    ) from None
-                ambiguous = True
-            except TimeoutError:
-                if time.monotonic() + delay > deadline or self._closing:
-                    raise StoreUnavailableError(
-                        f"etcd at {self._where} did not answer within {self.request_timeout}s"
                     ) from None
                 ambiguous = True
             else:
@@ -217,7 +247,7 @@ class EtcdStore(Store):
     # -- reads -----------------------------------------------------------------------------------
 
     async def current_revision(self) -> int:
-        resp = await self._call(lambda: self._kv.Range(rpc.RangeRequest(key=b"/", count_only=True)))
+        resp = await self._call("Range", rpc.RangeRequest(key=b"/", count_only=True))
         return int(resp.header.revision)
 
     async def compacted_revision(self) -> int:
@@ -227,9 +257,7 @@ class EtcdStore(Store):
 
         async def readable(rev: int) -> bool:
             try:
-                await self._call(
-                    lambda: self._kv.Range(rpc.RangeRequest(key=b"/", count_only=True, revision=rev))
-                )
+                await self._call("Range", rpc.RangeRequest(key=b"/", count_only=True, revision=rev))
                 return True
             except StoreError as e:
                 if "compacted" in str(e):
@@ -371,7 +399,7 @@ class EtcdStore(Store):
 
     async def compact(self, revision: int) -> None:
         try:
-            await self._call(lambda: self._kv.Compact(rpc.CompactionRequest(revision=revision)))
+            await self._call("Compact", rpc.CompactionRequest(revision=revision))
         except StoreError as e:
             if "compacted" in str(e):
                 raise CompactedError(revision, await self.compacted_revision()) from None
@@ -388,7 +416,7 @@ class EtcdStore(Store):
             if op.HasField("request_delete_range") and not op.request_delete_range.key:
                 op.request_delete_range.key = b"\0"
                 op.request_delete_range.range_end = b"\0"
-        resp = await self._call(lambda: self._kv.Txn(rpc.TxnRequest(success=ops)), retry_for=0)
+        resp = await self._call("Txn", rpc.TxnRequest(success=ops), retry_for=0)
         return int(resp.header.revision)
 
     # -- watch -----------------------------------------------------------------------------------
@@ -403,6 +431,7 @@ class EtcdStore(Store):
         failing_since: float | None = None
         delay = 0.02
         while True:
+            gen = self._gen
             call = self._watch.Watch(metadata=_WATCH_METADATA)
             try:
                 await call.write(
@@ -441,7 +470,11 @@ class EtcdStore(Store):
                         next_rev = batch[-1].kv.mod_revision + 1
                         yield batch
             except grpc.aio.AioRpcError as e:
-                if e.code() not in _RETRYABLE and e.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+                if self._closing:
+                    return  # the store was closed under the watch: the watch just ends
+                if e.code() in _RETRYABLE:
+                    self._failover(gen)
+                elif e.code() != grpc.StatusCode.CANCELLED:  # CANCELLED: its channel was replaced
                     raise self._error(e) from None
                 log.info("watch on %s broke (%s); resuming from revision %d", prefix, e.details(), next_rev)
             except asyncio.InvalidStateError:  # written to a stream that had already ended

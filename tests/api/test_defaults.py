@@ -151,6 +151,7 @@ def test_other_kinds() -> None:
     assert node.status is not None and node.status.allocatable == {"cpu": "4", "memory": "8Gi", "pods": "110"}
     ns = core.Namespace(metadata=ObjectMeta(name="x"))
     defaults.apply(ns)
+    assert ns.metadata.labels == {"kubernetes.io/metadata.name": "x"}
     defaults.prepare_namespace_for_create(ns)
     assert ns.status is not None and ns.status.phase == "Active"
     assert ns.spec is not None and ns.spec.finalizers == ["kubernetes"]
@@ -179,3 +180,29 @@ def test_dict_level_helpers() -> None:
     assert defaults.default_dict("v1", "Pod", bad) is bad
     ns = defaults.prepare_create_dict("v1", "Namespace", {"metadata": {"name": "x"}})
     assert ns["spec"] == {"finalizers": ["kubernetes"]} and ns["status"] == {"phase": "Active"}
+
+
+def test_mirrored_ip_and_cidr_fields() -> None:
+    pod = core.Pod(status=core.PodStatus(pod_ip="10.0.0.5", host_ips=[core.HostIP(ip="192.168.0.2")]))
+    defaults.apply(pod)
+    assert pod.status is not None
+    assert pod.status.pod_ips == [core.PodIP(ip="10.0.0.5")] and pod.status.host_ip == "192.168.0.2"
+    node = core.Node(spec=core.NodeSpec(pod_cidr="10.244.1.0/24"))
+    defaults.apply(node)
+    assert node.spec.pod_cidrs == ["10.244.1.0/24"]
+
+
+def test_times_are_normalised_as_kubernetes_writes_them() -> None:
+    from skiff.api import coordination
+
+    lease = coordination.Lease(
+        metadata=ObjectMeta(name="n1", creation_timestamp="2024-01-01T02:00:00+02:00"),
+        spec=coordination.LeaseSpec(renew_time="2024-01-01T00:00:00.5+00:00", acquire_time="bogus"),
+    )
+    defaults.apply(lease)
+    assert lease.metadata.creation_timestamp == "2024-01-01T00:00:00Z"
+    assert lease.spec.renew_time == "2024-01-01T00:00:00.500000Z"
+    assert lease.spec.acquire_time == "bogus"  # left for validation to report
+    ev = core.Event(first_timestamp="2024-01-01T00:00:00.123Z", event_time="2024-01-01T00:00:00Z")
+    defaults.apply(ev)
+    assert (ev.first_timestamp, ev.event_time) == ("2024-01-01T00:00:00Z", "2024-01-01T00:00:00.000000Z")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -147,6 +148,21 @@ def test_strict_decode_names_unknown_fields() -> None:
     pod, dropped = codec.decode(core.Pod, data, strict=False)
     assert "spec.foo" in dropped and pod.metadata.name == "web"
     assert codec.decode(core.Pod, json.dumps(POD).encode(), strict=True)[1] == []
+
+
+def test_unknown_fields_fast_check_and_fallbacks() -> None:
+    clean = json.loads(json.dumps(POD))
+    assert codec.unknown_fields(core.Pod, clean) == []
+    assert codec.unknown_fields(core.Pod, clean) == []  # cached checker
+    wrong_shape = {"spec": {"containers": "x", "bogus": 1}}
+    assert codec.unknown_fields(core.Pod, wrong_shape) == ["spec.bogus"]
+    assert codec.unknown_fields(core.Pod, {"spec": {"containers": "x"}}) == []  # a type error, not unknown
+    assert codec.unknown_fields(dict[str, Any], {"a": 1}) == []
+    assert codec.unknown_fields(dict[str, Any], {"a": 1}) == []
+    assert codec.unknown_fields(core.PodList, {"items": [{"spec": {"x": 1}}], "metadata": {"y": 2}}) == [
+        "items[0].spec.x",
+        "metadata.y",
+    ]
 
 
 def test_type_errors_name_the_field() -> None:

@@ -558,3 +558,23 @@ def test_validate_dict() -> None:
     no_uid = {**pod, "metadata": {"name": "web", "namespace": "default"}}
     with_uid = {**pod, "metadata": {"name": "web", "namespace": "default", "uid": "u1"}}
     assert validation.validate_dict("v1", "Pod", no_uid, old=with_uid) == []  # empty means "not given"
+
+
+def test_validate_dict_applies_status_rules_to_status_changes() -> None:
+    old = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "nginx"}]},
+        "status": {"phase": "Succeeded"},
+    }
+    new = {**old, "status": {"phase": "Running"}}
+    assert validation.validate_dict("v1", "Pod", new, old=old) == [
+        {
+            "reason": "FieldValueForbidden",
+            "message": "Forbidden: may not be changed from terminal phase Succeeded to Running",
+            "field": "status.phase",
+        }
+    ]
+    relabelled = {**old, "metadata": {**old["metadata"], "labels": {"a": "b"}}}
+    assert validation.validate_dict("v1", "Pod", relabelled, old=old) == []

@@ -68,3 +68,106 @@ def test_create_invalid_is_422(kubectl: Kubectl, ns: str) -> None:
     )
     assert res.returncode != 0
     assert 'The Pod "Bad_Name" is invalid: metadata.name' in res.stderr
+
+
+def test_apply_twice_and_server_side(kubectl: Kubectl, ns: str) -> None:
+    def apply(*flags: str, name: str, image: str) -> str:
+        return kubectl("apply", *flags, "-n", ns, "-f", "-", input=POD.format(name=name, image=image))
+
+    def image(name: str) -> str:
+        return kubectl("get", "pod", name, "-n", ns, "-o", "jsonpath={.spec.containers[0].image}")
+
+    assert "pod/web created" in apply(name="web", image="busybox:1")
+    assert "pod/web configured" in apply(name="web", image="busybox:2")
+    assert "pod/web unchanged" in apply(name="web", image="busybox:2")
+    assert image("web") == "busybox:2"
+    assert "serverside-applied" in apply("--server-side", name="ssa", image="busybox:1")
+    apply("--server-side", name="ssa", image="busybox:3")
+    assert image("ssa") == "busybox:3"
+
+
+def test_replace_with_stale_object_conflicts(kubectl: Kubectl, ns: str) -> None:
+    kubectl("create", "-n", ns, "-f", "-", input=POD.format(name="web", image="busybox:1"))
+    stale = kubectl("get", "pod", "web", "-n", ns, "-o", "yaml")
+    kubectl("label", "pod", "web", "-n", ns, "x=y")
+    res = kubectl.run("replace", "-n", ns, "-f", "-", input=stale, check=False)
+    assert res.returncode != 0
+    assert 'Operation cannot be fulfilled on pods "web": the object has been modified' in res.stderr
+    fresh = kubectl("get", "pod", "web", "-n", ns, "-o", "yaml")
+    assert "pod/web replaced" in kubectl("replace", "-n", ns, "-f", "-", input=fresh)
+
+
+def test_get_watch_prints_new_rows(kubectl: Kubectl, ns: str, shared_apiserver: APIServerHandle) -> None:
+    import httpx
+
+    from tests.apiserver.helpers import pod
+
+    base = f"{shared_apiserver.url}/api/v1/namespaces/{ns}/pods"
+    httpx.post(base, json=pod("first"))
+    proc = kubectl.popen("get", "pods", "-n", ns, "-w")
+    try:
+        assert proc.stdout is not None
+        header = proc.stdout.readline()
+        first = proc.stdout.readline()
+        httpx.post(base, json=pod("watched"))
+        watched = proc.stdout.readline()
+        assert header.split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+        assert first.split()[:3] == ["first", "0/1", "Pending"]
+        assert watched.split()[:3] == ["watched", "0/1", "Pending"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_wait_for_condition_ready(kubectl: Kubectl, ns: str, shared_apiserver: APIServerHandle) -> None:
+    import httpx
+
+    kubectl("create", "-n", ns, "-f", "-", input=POD.format(name="web", image="busybox:1"))
+    proc = kubectl.popen("wait", "--for=condition=Ready", "pod/web", "-n", ns, "--timeout=60s")
+    status = {"status": {"conditions": [{"type": "Ready", "status": "True"}], "phase": "Running"}}
+    r = httpx.patch(
+        f"{shared_apiserver.url}/api/v1/namespaces/{ns}/pods/web/status",
+        content=json.dumps(status),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert r.status_code == 200, r.text
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "pod/web condition met" in out
+
+
+def test_describe_node_with_events(kubectl: Kubectl, shared_apiserver: APIServerHandle) -> None:
+    import httpx
+
+    name = unique("node")
+    node = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": {"node-role.kubernetes.io/worker": ""}},
+        "status": {
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "ok"}],
+            "nodeInfo": {"kubeletVersion": "v1.32.0-skiff"},
+            "capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+        },
+    }
+    with httpx.Client(base_url=shared_apiserver.url) as c:
+        assert c.post("/api/v1/nodes", json=node).status_code == 201
+        got = c.get(f"/api/v1/nodes/{name}").json()
+        c.put(f"/api/v1/nodes/{name}/status", json={**got, "status": node["status"]}).raise_for_status()
+        ev = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": f"{name}.1"},
+            "involvedObject": {"kind": "Node", "name": name, "uid": got["metadata"]["uid"]},
+            "reason": "Starting",
+            "message": "Starting kubelet.",
+            "type": "Normal",
+            "source": {"component": "kubelet", "host": name},
+            "count": 1,
+        }
+        assert c.post("/api/v1/namespaces/default/events", json=ev).status_code == 201
+    out = kubectl("get", "node", name)
+    assert out.splitlines()[0].split() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    assert out.splitlines()[1].split()[:3] == [name, "Ready", "worker"]
+    desc = kubectl("describe", "node", name)
+    assert "Starting kubelet." in desc

@@ -137,3 +137,18 @@ async def test_a_dead_member_in_the_endpoint_list_is_routed_around(etcd_single: 
         assert await store.count("/routed/") == 20
     finally:
         await store.close()
+
+
+async def test_automatic_compaction(etcd_single: EtcdCluster) -> None:
+    store = open_store(etcd_single.url + "?compact_interval=0.05&compact_retain=5", "/unused")
+    await store.start()
+    try:
+        kv = await store.create("/auto/a", b"0")
+        for i in range(20):
+            kv = await store.update("/auto/a", str(i).encode(), kv.mod_revision)
+        target = kv.mod_revision - 5
+        while await store.compacted_revision() < target:  # the compactor runs every 50 ms
+            await asyncio.sleep(0.05)
+        assert await store.get("/auto/a", revision=target) is not None
+    finally:
+        await store.close()

@@ -7,7 +7,18 @@
   body decoded by `apply.parse_apply_body`); `apply.update_managed_fields` records every other
   write (create, update, patch) in metadata.managedFields so later applies see its manager
 
-Every failure is a `PatchError(message, code)` the server turns into a Kubernetes Status.
+Every failure is a `PatchError(message, code)` the server turns into a Kubernetes Status
+(`PatchError.status()`, with `reason` and, for apply conflicts, `causes`).
+
+Wiring in the API server (what Kubernetes does):
+- PATCH merge/JSON/strategic: patch the stored object, default it, then
+  `update_managed_fields(old, new, manager, subresource=...)` before storing.
+- PATCH apply: `server_side_apply(live or {}, config, manager, force=..., subresource=...)`;
+  the object is created when absent (or `apply_to_new`).
+- POST and PUT: `update_managed_fields(None or old, new, manager, ...)` after defaulting.
+  `manager` is the fieldManager parameter, else the User-Agent up to its first "/".
+- For 422 errors from JSON patch, Kubernetes' Status has no details.name/kind, so kubectl
+  prints "The request is invalid: <message>" rather than hiding the message.
 """
 
 from skiff.apiserver.patch.apply import (

@@ -11,8 +11,12 @@ apiVersion, time, fieldsType FieldsV1, fieldsV1). An apply:
 4. records the applied configuration's fields as the applier's.
 
 Writes that are not applies (create, update, patch) go through `update_managed_fields`: the
-writer takes every field it changed (as Update), others lose them. An object without
-managedFields that is applied to is first attributed to "before-first-apply", as in Kubernetes.
+writer takes every field it changed (as Update), others lose them; at most 10 Update entries
+are kept (older ones merge into "ancient-changes"); `[]` or `[{}]` sent as managedFields reset
+them. As in Kubernetes: an object without managedFields that is applied to is first attributed
+to "before-first-apply"; `kubectl apply --server-side` (manager "kubectl") may take over the
+fields client-side apply set (those of the last-applied annotation still matching the object)
+and keeps that annotation in step; a uid in the configuration is a precondition.
 """
 
 from __future__ import annotations
@@ -24,13 +28,16 @@ from typing import Any
 
 import yaml
 
-from skiff.apiserver.patch.errors import PatchError
+from skiff.apiserver.patch.errors import PatchError, guard_depth
 from skiff.apiserver.patch.fieldpath import (
+    ABSENT,
     Element,
     Path,
     decode_fields,
+    diff_fields,
     encode_fields,
     field_values,
+    fields_v1_of,
     item_key,
     list_kind,
     path_string,
@@ -52,6 +59,8 @@ _STRIPPED: set[Path] = {
         "generation", "managedFields", "resourceVersion",
     )),
 }  # fmt: skip
+
+_STRIPPED_SET = frozenset(_STRIPPED)
 
 # Fields a write through an endpoint cannot change (Kubernetes' reset fields): not owned there.
 _IGNORED: dict[str, tuple[Path, ...]] = {
@@ -81,6 +90,7 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+@guard_depth
 def parse_apply_body(body: bytes | str) -> dict[str, Any]:
     """Decode an apply body (JSON or YAML) into an object; 400 when it is not one."""
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
@@ -156,7 +166,7 @@ class Manager:
             text += f" using {self.api_version}"
         return text
 
-    def encode(self) -> dict[str, Any]:
+    def encode(self, fields_v1: dict[str, Any] | None = None) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "manager": self.manager,
             "operation": self.operation,
@@ -165,35 +175,70 @@ class Manager:
         if self.time:
             entry["time"] = self.time
         entry["fieldsType"] = "FieldsV1"
-        entry["fieldsV1"] = encode_fields(self.fields)
+        entry["fieldsV1"] = encode_fields(self.fields) if fields_v1 is None else fields_v1
         if self.subresource:
             entry["subresource"] = self.subresource
         return entry
 
 
 def decode_managers(obj: dict[str, Any] | None) -> list[Manager]:
-    """The managedFields entries of an object (malformed entries are dropped)."""
+    """The managedFields entries of an object (malformed entries are dropped; of two entries
+    for the same manager, operation, apiVersion (updates) and subresource the later wins, as
+    in Kubernetes)."""
     meta = obj.get("metadata") if isinstance(obj, dict) else None
     entries = meta.get("managedFields") if isinstance(meta, dict) else None
-    out: list[Manager] = []
+    out: dict[tuple[str, str, str, str], Manager] = {}
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict) or entry.get("operation") not in ("Apply", "Update"):
             continue
-        out.append(
-            Manager(
-                str(entry.get("manager") or ""),
-                entry["operation"],
-                str(entry.get("apiVersion") or ""),
-                entry.get("time") if isinstance(entry.get("time"), str) else None,
-                decode_fields(entry.get("fieldsV1")),
-                str(entry.get("subresource") or ""),
-            )
+        m = Manager(
+            str(entry.get("manager") or ""),
+            entry["operation"],
+            str(entry.get("apiVersion") or ""),
+            entry.get("time") if isinstance(entry.get("time"), str) else None,
+            decode_fields(entry.get("fieldsV1")),
+            str(entry.get("subresource") or ""),
         )
-    return out
+        version = m.api_version if m.operation == "Update" else ""
+        out[(m.manager, m.operation, version, m.subresource)] = m
+    return list(out.values())
+
+
+MAX_UPDATE_MANAGERS = 10
+ANCIENT_CHANGES = "ancient-changes"
+
+
+def _cap_updaters(managers: list[Manager]) -> list[Manager]:
+    """Kubernetes keeps at most 10 Update entries: the oldest merge into "ancient-changes"
+    (one per apiVersion) until that holds."""
+    updaters = sorted((m for m in managers if m.operation == "Update"), key=lambda m: m.time or "")
+    count = len(updaters)
+    if count <= MAX_UPDATE_MANAGERS:
+        return managers
+    first: dict[str, Manager] = {}
+    buckets: dict[str, Manager] = {}
+    gone: set[int] = set()
+    for m in updaters:
+        if count <= MAX_UPDATE_MANAGERS:
+            break
+        version = m.api_version
+        if version not in first:
+            first[version] = m
+            continue
+        bucket = buckets.get(version)
+        if bucket is None:
+            bucket = first[version]  # the first one of this version becomes the bucket
+            bucket.manager, bucket.subresource = ANCIENT_CHANGES, ""
+            buckets[version] = bucket
+        bucket.fields = bucket.fields | m.fields
+        bucket.time = m.time
+        gone.add(id(m))
+        count -= 1
+    return [m for m in managers if id(m) not in gone]
 
 
 def _store(obj: dict[str, Any], managers: list[Manager]) -> dict[str, Any]:
-    live = [m for m in managers if m.fields]
+    live = _cap_updaters([m for m in managers if m.fields])
     live.sort(key=lambda m: (m.operation, m.time or "", m.manager, m.api_version, m.subresource))
     meta = obj.setdefault("metadata", {})
     if live:
@@ -214,6 +259,13 @@ def _owned_values(obj: Any, schema: Field, ignored: tuple[Path, ...], **kw: bool
     return values
 
 
+def _diff_owned(
+    old: Any, new: Any, schema: Field, ignored: tuple[Path, ...], map_members: bool = False
+) -> tuple[set[Path], set[Path]]:
+    changed, removed = diff_fields(old, new, schema, map_members=map_members, skip=frozenset(ignored))
+    return changed - _STRIPPED, removed - _STRIPPED
+
+
 def _find(
     managers: list[Manager], manager: str, operation: str, api_version: str, sub: str
 ) -> Manager | None:
@@ -226,6 +278,7 @@ def _find(
 # ---- Update ---------------------------------------------------------------------------------
 
 
+@guard_depth
 def update_managed_fields(
     old: dict[str, Any] | None,
     new: dict[str, Any],
@@ -240,18 +293,38 @@ def update_managed_fields(
 
     Returns `new` with a new metadata (the rest is shared, not copied) whose managedFields give
     `manager` (operation Update) every field the write added or changed; other managers lose
-    those fields, and removed fields leave every set. managedFields carried in `new` are
-    ignored: ownership comes from `old`. Call it after defaulting, as Kubernetes records the
-    defaulted fields for the writer.
+    those fields, and removed fields leave every set. Ownership comes from `old`, unless the
+    write itself sets managedFields (not through a subresource): then those are the base, and
+    `[]` or `[{}]` strip managedFields. As in Kubernetes, an existing object (with a uid) that
+    has no managedFields stays untracked by updates; creates (`old` None) are tracked. Call it
+    after defaulting, as Kubernetes records the defaulted fields for the writer.
     """
+    if not isinstance(new, dict) or not isinstance(new.get("metadata", {}), dict):
+        raise PatchError("metadata must be an object", 400)
     schema = schema_for(kind or str(new.get("kind") or (old or {}).get("kind") or ""))
     skip = _ignored(subresource, ignored)
-    before = _owned_values(old, schema, skip, map_members=True) if old is not None else {}
-    after = _owned_values(new, schema, skip, map_members=True)
-    changed = {p for p, v in after.items() if p not in before or not json_equal(before[p], v)}
-    removed = set(before) - set(after)
     managers = decode_managers(old)
+    sent = (new.get("metadata") or {}).get("managedFields")
+    if not subresource and isinstance(sent, list):
+        # managedFields the writer set explicitly replace the stored ones (unreadable entries
+        # keep them); [] or [{}] is Kubernetes' reset.
+        managers = [] if sent in ([], [{}]) else decode_managers(new) or managers
+    uid = ((old or {}).get("metadata") or {}).get("uid")
+    out = dict(new)  # shares everything but metadata with `new`
+    out["metadata"] = {k: v for k, v in (new.get("metadata") or {}).items() if k != "managedFields"}
+    if not managers and old is not None and uid:
+        # An existing object without managedFields is not tracked by updates (Kubernetes
+        # starts tracking on create, or on the next apply).
+        return out
     api_version = str(new.get("apiVersion") or "")
+    if not managers and old is None:
+        # A create: the creator owns every field; one walk straight to FieldsV1.
+        fields_v1 = fields_v1_of(new, schema, map_members=True, skip=frozenset(skip), stripped=_STRIPPED_SET)
+        if fields_v1:
+            creator = Manager(manager, "Update", api_version, now or now_rfc3339(), set(), subresource)
+            out["metadata"]["managedFields"] = [creator.encode(fields_v1)]
+        return out
+    changed, removed = _diff_owned(ABSENT if old is None else old, new, schema, skip, map_members=True)
     me = _find(managers, manager, "Update", api_version, subresource)
     for m in managers:
         if m is not me:
@@ -263,8 +336,6 @@ def update_managed_fields(
     if changed or me.time is None:
         me.time = now or now_rfc3339()
     me.fields = (me.fields - removed) | changed
-    out = dict(new)  # shares everything but metadata with `new`
-    out["metadata"] = dict(new.get("metadata") or {})
     return _store(out, managers)
 
 
@@ -287,6 +358,21 @@ def _check_applied(applied: Any) -> dict[str, Any]:
     return applied
 
 
+def _check_uid(applied: dict[str, Any], live: dict[str, Any] | None) -> None:
+    """A uid in the configuration is a precondition, as in Kubernetes (409 when it fails)."""
+    want = (applied.get("metadata") or {}).get("uid")
+    if not want:
+        return
+    have = ((live or {}).get("metadata") or {}).get("uid")
+    if not have:
+        raise PatchError(
+            f"uid mismatch: the provided object specified uid {want}, and no existing object was found", 409
+        )
+    if want != have:
+        raise PatchError(f"Precondition failed: UID in precondition: {want}, UID in object meta: {have}", 409)
+
+
+@guard_depth
 def apply_to_new(
     applied: dict[str, Any],
     manager: str,
@@ -301,6 +387,7 @@ def apply_to_new(
     `kind` picks the patch schema (default: the configuration's kind).
     """
     applied = _check_applied(applied)
+    _check_uid(applied, None)
     schema = schema_for(kind or applied["kind"])
     skip = _ignored(subresource, ignored)
     fields = set(_owned_values(applied, schema, skip, strict=True))
@@ -309,6 +396,7 @@ def apply_to_new(
     return _store(obj, [me])
 
 
+@guard_depth
 def server_side_apply(
     live: dict[str, Any],
     applied: dict[str, Any],
@@ -328,7 +416,7 @@ def server_side_apply(
 
     Raises PatchError 409 listing the conflicts as Kubernetes does
     (`Apply failed with 1 conflict: conflict with "other": .spec.containers[name="web"].image`).
-    Neither input is modified.
+    Neither input is modified; the result may share unchanged parts with `live`.
     """
     applied = _check_applied(applied)
     if live.get("kind") and live["kind"] != applied["kind"]:
@@ -337,35 +425,46 @@ def server_side_apply(
             f"does not match the object's kind {live['kind']}",
             400,
         )
+    _check_uid(applied, live)
     schema = schema_for(kind or applied["kind"])
     skip = _ignored(subresource, ignored)
     applied_fields = set(_owned_values(applied, schema, skip, strict=True))
     managers = decode_managers(live)
     if not managers:
-        attributed = set(_owned_values(live, schema, skip))
+        # Kubernetes records what was there as an update from nothing by "before-first-apply".
+        attributed, _ = _diff_owned(ABSENT, live, schema, skip, map_members=True)
         if attributed:
             version = str(live.get("apiVersion") or applied["apiVersion"])
-            managers.append(Manager(BEFORE_FIRST_APPLY, "Update", version, None, attributed))
+            stamp = now or now_rfc3339()
+            managers.append(Manager(BEFORE_FIRST_APPLY, "Update", version, stamp, attributed))
     me = _find(managers, manager, "Apply", "", subresource)
     previous = me.fields if me is not None else set()
     others = [m for m in managers if m is not me]
 
-    merged = _merge(deep_copy(live), applied, schema)
     owned = applied_fields.union(*(m.fields for m in others))
     gone = previous - owned
+    # _merge copies what it changes and shares the rest with `live`; pruning edits in place,
+    # so it gets a private copy.
+    merged = _merge(deep_copy(live) if gone else live, applied, schema)
     if gone:
         _prune(merged, gone, owned, schema)
 
-    before = _owned_values(live, schema, skip)
-    after = _owned_values(merged, schema, skip)
-    changed = {p for p, v in after.items() if p not in before or not json_equal(before[p], v)}
+    changed, removed = _diff_owned(live, merged, schema, skip)
     conflicts = [(m, sorted(m.fields & changed)) for m in others]
     conflicts = [(m, paths) for m, paths in conflicts if paths]
+    if conflicts and not force and manager == "kubectl":
+        # Kubernetes lets `kubectl apply --server-side` take over what client-side apply set:
+        # fields in the last-applied annotation whose live value still matches it.
+        allowed = _last_applied_fields(live, schema, skip)
+        conflicts = [(m, [p for p in paths if p not in allowed]) for m, paths in conflicts]
+        conflicts = [(m, paths) for m, paths in conflicts if paths]
+        if not conflicts:
+            conflicts = [(m, sorted(m.fields & changed)) for m in others]
+            force = True
     if conflicts and not force:
         raise _conflict_error(conflicts)
     for m, paths in conflicts:
         m.fields -= set(paths)
-    removed = set(before) - set(after)
     for m in others:
         m.fields -= removed
     if me is None:
@@ -376,7 +475,50 @@ def server_side_apply(
         me.time = now or now_rfc3339()
     me.fields = applied_fields
     me.api_version = applied["apiVersion"]
+    if manager == "kubectl":
+        _sync_last_applied(merged, applied)
     return _store(merged, managers)
+
+
+def _sync_last_applied(merged: dict[str, Any], applied: dict[str, Any]) -> None:
+    """Kubernetes keeps client-side apply's annotation current when `kubectl apply
+    --server-side` applies to an object that has it, so both kinds of apply keep working."""
+    annotations = (merged.get("metadata") or {}).get("annotations")
+    if not isinstance(annotations, dict) or LAST_APPLIED not in annotations:
+        return
+    config = dict(applied)
+    meta = dict(config.get("metadata") or {})
+    notes = {k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}
+    if notes:
+        meta["annotations"] = notes
+    else:
+        meta.pop("annotations", None)
+    config["metadata"] = meta
+    merged["metadata"] = dict(merged["metadata"])
+    merged["metadata"]["annotations"] = {
+        **annotations,
+        LAST_APPLIED: json.dumps(config, sort_keys=True, separators=(",", ":")) + "\n",
+    }
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _last_applied_fields(live: dict[str, Any], schema: Field, skip: tuple[Path, ...]) -> set[Path]:
+    """Paths of the client-side apply annotation whose live value is still the one it applied."""
+    annotations = (live.get("metadata") or {}).get("annotations") or {}
+    text = annotations.get(LAST_APPLIED) if isinstance(annotations, dict) else None
+    if not isinstance(text, str) or not text:
+        return set()
+    try:
+        last = json.loads(text)
+    except ValueError:
+        return set()
+    if not isinstance(last, dict):
+        return set()
+    wanted = _owned_values(last, schema, skip)
+    current = _owned_values(live, schema, skip)
+    return {p for p, v in wanted.items() if p in current and json_equal(current[p], v)}
 
 
 def _conflict_error(conflicts: list[tuple[Manager, list[Path]]]) -> PatchError:
@@ -475,10 +617,12 @@ def _prune(obj: dict[str, Any], gone: set[Path], owned: set[Path], schema: Field
     then drop the objects and lists left empty by that."""
     prefixes = {p[:n] for p in owned for n in range(1, len(p))}
     for path in sorted(gone, key=len):
-        if path in prefixes:
-            continue  # someone still owns something inside
         parents = _locate(obj, path, schema)
         if parents is None:
+            continue
+        # A named field with something owned inside stays (Kubernetes counts it as owned); a
+        # list item or map entry goes with all it holds, unless the entry itself is owned.
+        if path in prefixes and path[-1][0] == "f" and not parents[-1][1].free_map:
             continue
         _remove_last(parents, path[-1])
         for depth in range(len(path) - 1, 0, -1):

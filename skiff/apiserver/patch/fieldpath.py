@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from skiff.apiserver.patch.errors import PatchError
-from skiff.apiserver.patch.schema import KEY_DEFAULTS, Field
+from skiff.apiserver.patch.schema import KEY_DEFAULTS, NO_FIELD, Field
 
 Element = tuple[str, str]
 Path = tuple[Element, ...]
@@ -110,12 +110,16 @@ def _walk(
     if isinstance(value, dict):
         if path and (not value or (members and field.free_map)):
             out[path] = value if not value else MEMBER
+        fields, free = field.fields, field.free_map
         for name, child in value.items():
             child_path = (*path, ("f", name))
             if skip and child_path in skip:
                 continue
-            _walk(child, field.child(name), child_path, out, strict, members, skip)
-            if field.free_map and child_path not in out:
+            if child is None or isinstance(child, str | bool | int | float):
+                out[child_path] = child  # the common case, without a call
+                continue
+            _walk(child, fields.get(name, NO_FIELD), child_path, out, strict, members, skip)
+            if free and child_path not in out:
                 out[child_path] = MEMBER
         return
     if isinstance(value, list):
@@ -135,7 +139,7 @@ def _walk(
                 seen.add(elem)
                 item_path = (*path, elem)
                 out[item_path] = MEMBER
-                _walk(item, field, item_path, out, strict, members)
+                _walk(item, field, item_path, out, strict, members, skip)
                 out[item_path] = MEMBER
             return
         if kind == "set":
@@ -219,3 +223,129 @@ def _decode(node: dict[str, Any], path: Path, out: set[Path]) -> None:
             _decode(child, child_path, out)
         else:
             out.add(child_path)
+
+
+ABSENT = object()
+
+
+def diff_fields(
+    old: Any,
+    new: Any,
+    schema: Field,
+    *,
+    map_members: bool = False,
+    skip: frozenset[Path] = frozenset(),
+) -> tuple[set[Path], set[Path]]:
+    """(changed, removed): the paths of `field_values` added or changed from `old` to `new`, and
+    the paths only `old` has. Equal subtrees are not walked, so small writes to big objects are
+    cheap. `old` may be ABSENT (a create)."""
+    changed: set[Path] = set()
+    removed: set[Path] = set()
+    _diff(old, new, schema, (), False, map_members, skip, changed, removed)
+    return changed, removed
+
+
+def _diff(
+    old: Any,
+    new: Any,
+    field: Field,
+    path: Path,
+    in_free_map: bool,
+    members: bool,
+    skip: frozenset[Path],
+    changed: set[Path],
+    removed: set[Path],
+) -> None:
+    if isinstance(old, dict) and isinstance(new, dict) and old and new:
+        for name in old.keys() | new.keys():
+            child_path = (*path, ("f", name))
+            if skip and child_path in skip:
+                continue
+            o = old.get(name, ABSENT)
+            n = new.get(name, ABSENT)
+            if o is n or (type(o) is type(n) and o == n):
+                continue
+            _diff(o, n, field.child(name), child_path, field.free_map, members, skip, changed, removed)
+        return
+    before = _values_at(old, field, path, in_free_map, members, skip)
+    after = _values_at(new, field, path, in_free_map, members, skip)
+    for p, v in after.items():
+        if p not in before:
+            changed.add(p)
+        else:
+            w = before[p]
+            if not (v is w or (type(v) is type(w) and v == w)):
+                changed.add(p)
+    removed.update(p for p in before if p not in after)
+
+
+def _values_at(
+    value: Any, field: Field, path: Path, in_free_map: bool, members: bool, skip: frozenset[Path]
+) -> dict[Path, Any]:
+    out: dict[Path, Any] = {}
+    if value is ABSENT:
+        return out
+    _walk(value, field, path, out, False, members, skip)
+    if in_free_map and path and path not in out:
+        out[path] = MEMBER
+    return out
+
+
+def fields_v1_of(
+    obj: Any,
+    schema: Field,
+    *,
+    map_members: bool = False,
+    skip: frozenset[Path] = frozenset(),
+    stripped: frozenset[Path] = frozenset(),
+) -> dict[str, Any]:
+    """encode_fields(field_values(obj) - stripped) in one walk, without building path tuples
+    for leaves (a create records every field of the object: this is its fast path)."""
+    node, _ = _fv1(obj, schema, (), map_members, skip, stripped)
+    return _sorted_node(node)
+
+
+def _fv1(
+    value: Any, field: Field, path: Path, members: bool, skip: frozenset[Path], stripped: frozenset[Path]
+) -> tuple[dict[str, Any], bool]:
+    """(the FieldsV1 node below `path`, whether `path` itself is owned)."""
+    if isinstance(value, dict):
+        node: dict[str, Any] = {}
+        fields, free = field.fields, field.free_map
+        for name, child in value.items():
+            child_path = (*path, ("f", name))
+            if child_path in skip:
+                continue
+            key = "f:" + name
+            if child is None or isinstance(child, str | bool | int | float):
+                if child_path not in stripped:
+                    node[key] = {}
+                continue
+            sub, owned = _fv1(child, fields.get(name, NO_FIELD), child_path, members, skip, stripped)
+            owned = (owned or free) and child_path not in stripped
+            if sub:
+                if owned:
+                    sub = {".": {}, **sub}
+                node[key] = sub
+            elif owned:
+                node[key] = {}
+        owned_self = bool(path) and (not value or (members and free))
+        return node, owned_self
+    if isinstance(value, list):
+        kind = list_kind(field)
+        if kind == "atomic":
+            return {}, bool(path)
+        node = {}
+        if kind == "set":
+            for item in value:
+                node["v:" + dump(item)] = {}
+            return node, False
+        for i, item in enumerate(value):
+            elem = item_key(item, field, path, False) or ("i", str(i))
+            key = f"{elem[0]}:{elem[1]}"
+            if key in node:
+                continue
+            sub, _ = _fv1(item, field, (*path, elem), members, skip, stripped)
+            node[key] = {".": {}, **sub} if sub else {}
+        return node, False
+    return {}, bool(path)

@@ -27,6 +27,33 @@ class NodeResourcesBalancedAllocation(Plugin):
             return SKIP  # a best-effort pod leaves balance unchanged everywhere
         return None
 
+    def score_signature(self, pod: PodInfo) -> Any:
+        return tuple(sorted(pod.requests.items()))
+
+    def score_node(self, pod: PodInfo, i: int) -> int:
+        """One node's score with Python scalars (the memo refreshes one or two nodes per pod)."""
+        cache = self.cache
+        fracs = []
+        for r in self.resources:
+            c = cache.res_index.get(r)
+            if c is None:
+                continue
+            v = pod.requests.get(r, 0)
+            if v == 0 and r not in (CPU, MEMORY):
+                continue
+            alloc = int(cache.alloc[c, i])
+            if alloc <= 0:
+                continue
+            fracs.append(min((int(cache.req[c, i]) + v) / alloc, 1.0))
+        if len(fracs) < 2:
+            return 100
+        if len(fracs) == 2:
+            std = abs(fracs[0] - fracs[1]) / 2
+        else:
+            mean = sum(fracs) / len(fracs)
+            std = (sum((f - mean) ** 2 for f in fracs) / len(fracs)) ** 0.5
+        return int((1 - std) * 100)
+
     def score(self, state: CycleState, pod: PodInfo, idx: np.ndarray) -> IntArray:
         cache = self.cache
         fracs = []
@@ -37,8 +64,8 @@ class NodeResourcesBalancedAllocation(Plugin):
             v = pod.requests.get(r, 0)
             if v == 0 and r not in (CPU, MEMORY):
                 continue
-            alloc = cache.alloc[idx, c].astype(np.float64)
-            req = (cache.req[idx, c] + v).astype(np.float64)
+            alloc = cache.alloc[c, idx].astype(np.float64)
+            req = (cache.req[c, idx] + v).astype(np.float64)
             with np.errstate(divide="ignore", invalid="ignore"):
                 f = np.where(alloc > 0, np.minimum(req / np.where(alloc > 0, alloc, 1), 1.0), np.nan)
             fracs.append(f)

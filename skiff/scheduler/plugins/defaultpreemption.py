@@ -53,6 +53,12 @@ class DefaultPreemption(Plugin):
         if n_not_helpful:
             reasons[NOT_HELPFUL] = n_not_helpful
         candidates: list[tuple[int, list[PodInfo]]] = []
+        fw = self.handle.framework
+        assert fw is not None
+        pre = CycleState()
+        if len(potential) and fw.run_pre_filter(pre, pod) is not None:
+            n = cache.num_nodes
+            return self._fail(f"0/{n} nodes are available: {n} {NOT_HELPFUL}.")
         if len(potential):
             want = min(
                 len(potential), max(len(potential) * MIN_CANDIDATES_PERCENT // 100, MIN_CANDIDATES_ABSOLUTE)
@@ -60,7 +66,7 @@ class DefaultPreemption(Plugin):
             off = random.randrange(len(potential))
             for j in range(len(potential)):
                 i = int(potential[(off + j) % len(potential)])
-                victims, why = self.select_victims(pod, i)
+                victims, why = self.select_victims(pod, i, pre)
                 if victims:
                     candidates.append((i, victims))
                     if len(candidates) >= want:
@@ -76,7 +82,7 @@ class DefaultPreemption(Plugin):
         assert node is not None
         return PostFilterResult(nominated_node=node.name, victims=victims, status=Status(Code.SUCCESS))
 
-    def select_victims(self, pod: PodInfo, i: int) -> tuple[list[PodInfo], list[str]]:
+    def select_victims(self, pod: PodInfo, i: int, pre: CycleState) -> tuple[list[PodInfo], list[str]]:
         cache = self.cache
         fw = self.handle.framework
         assert fw is not None
@@ -89,7 +95,7 @@ class DefaultPreemption(Plugin):
             if e is not None:
                 removed[p.key] = e
         try:
-            ok, why = fw.evaluate_node(pod, i)
+            ok, why = fw.evaluate_node(pod, i, pre)
             if not ok:
                 return [], why
             victims = []
@@ -98,7 +104,7 @@ class DefaultPreemption(Plugin):
                 if e is None:
                     continue
                 cache.put(e)
-                ok, _ = fw.evaluate_node(pod, i)
+                ok, _ = fw.evaluate_node(pod, i, pre)
                 if not ok:
                     cache.take(p.key)
                     removed[p.key] = e

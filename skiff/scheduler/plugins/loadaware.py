@@ -77,7 +77,7 @@ class LoadAware(Plugin):
             (CPU, self._cpu, cache.nz_cpu, pod.nonzero_cpu),
             (MEMORY, self._mem, cache.nz_mem, pod.nonzero_mem),
         ):
-            alloc = cache.alloc[idx, cache.res_index[r]].astype(np.float64)
+            alloc = cache.alloc[cache.res_index[r], idx].astype(np.float64)
             used = np.where(fresh, usage[idx], nz[idx]) + podreq
             utils.append(np.where(alloc > 0, np.minimum(used / np.where(alloc > 0, alloc, 1), 1.0), 1.0))
         return ((1 - (utils[0] + utils[1]) / 2) * 100).astype(np.int64)

@@ -89,6 +89,7 @@ class NodeResourcesFit(Plugin):
         self.shape = [(int(p["utilization"]), int(p["score"]) * 10) for p in shape]
         self.ignored = set(self.args.get("ignoredResources") or [])
         self.ignored_groups = set(self.args.get("ignoredResourceGroups") or [])
+        self._fmemo: dict[Any, tuple[dict[str, Any], int, int, dict[str, int]]] = {}
 
     def _ignored(self, r: str) -> bool:
         if r in self.ignored:
@@ -104,6 +105,48 @@ class NodeResourcesFit(Plugin):
         state["fit"] = cols
 
     def filter(self, state: CycleState, pod: PodInfo) -> list[Fail]:
+        cache = self.cache
+        if self.handle.nominated:
+            return self._filter_all(state, pod)
+        # Node-local: keep the masks per request signature; refresh only the nodes that changed since.
+        checks = state.get("fit") or ()
+        key = tuple(checks)
+        memo = self._fmemo.get(key)
+        changed = None if memo is None or memo[2] != cache.cap else cache.changed_since(memo[1])
+        if changed is None:
+            masks = {f.reason: f.mask for f in self._filter_all(state, pod)}
+            counts = {r: int(np.count_nonzero(m)) for r, m in masks.items()}
+            if len(self._fmemo) >= 64:
+                self._fmemo.pop(next(iter(self._fmemo)))
+            memo = (masks, cache.seq, cache.cap, counts)
+            self._fmemo[key] = memo
+        elif changed:
+            assert memo is not None
+            masks, _, _, counts = memo
+            alloc, req = cache.alloc, cache.req
+            for i in set(changed):
+                self._set(masks, counts, "Too many pods", i, bool(alloc[3, i] < req[3, i] + 1))
+                for c, r, v in checks:
+                    self._set(masks, counts, f"Insufficient {r}", i, bool(alloc[c, i] - req[c, i] < v))
+            memo = (masks, cache.seq, cache.cap, counts)
+            self._fmemo[key] = memo
+        assert memo is not None
+        masks, counts = memo[0], memo[3]
+        return [Fail(masks[r], r) for r, n in counts.items() if n > 0]
+
+    def _set(self, masks: dict[str, Any], counts: dict[str, int], reason: str, i: int, short: bool) -> None:
+        m = masks.get(reason)
+        if m is None:
+            if not short:
+                return
+            m = np.zeros(self.cache.cap, dtype=bool)
+            masks[reason] = m
+            counts[reason] = 0
+        if bool(m[i]) != short:
+            m[i] = short
+            counts[reason] += 1 if short else -1
+
+    def _filter_all(self, state: CycleState, pod: PodInfo) -> list[Fail]:
         cache = self.cache
         req = cache.req
         alloc = cache.alloc
@@ -121,14 +164,14 @@ class NodeResourcesFit(Plugin):
                     continue
                 for r, v in p.requests.items():
                     if r in cache.res_index:
-                        req[i, cache.res_index[r]] += v
-                req[i, 3] += 1
+                        req[cache.res_index[r], i] += v
+                req[3, i] += 1
         fails = []
-        too_many = alloc[:, 3] < req[:, 3] + 1
+        too_many = alloc[3] < req[3] + 1
         if too_many.any():
             fails.append(Fail(too_many, "Too many pods"))
         for c, r, v in state.get("fit") or ():
-            short = alloc[:, c] - req[:, c] < v
+            short = alloc[c] - req[c] < v
             if short.any():
                 fails.append(Fail(short, f"Insufficient {r}"))
         return fails
@@ -139,7 +182,7 @@ class NodeResourcesFit(Plugin):
         if c is None:
             z = np.zeros(len(idx), dtype=np.int64)
             return z, z
-        alloc = cache.alloc[idx, c]
+        alloc = cache.alloc[c, idx]
         if r == CPU:
             return alloc, cache.nz_cpu[idx] + pod.nonzero_cpu
         if r == MEMORY:
@@ -148,7 +191,41 @@ class NodeResourcesFit(Plugin):
         if v == 0 and r not in (CPU, MEMORY, "ephemeral-storage", PODS):
             z = np.zeros(len(idx), dtype=np.int64)
             return z, z  # an extended resource the pod does not ask for does not count
-        return alloc, cache.req[idx, c] + v
+        return alloc, cache.req[c, idx] + v
+
+    def score_signature(self, pod: PodInfo) -> Any:
+        """Node-local: a node's score depends on its own columns and the pod's requests only."""
+        return (pod.nonzero_cpu, pod.nonzero_mem, tuple(sorted(pod.requests.items())))
+
+    def score_node(self, pod: PodInfo, i: int) -> int:
+        """One node's score with Python scalars (the memo refreshes one or two nodes per pod)."""
+        if self.strategy == "RequestedToCapacityRatio":
+            return int(self.score(CycleState(), pod, np.array([i]))[0])
+        cache = self.cache
+        total = wsum = 0
+        for r, w in self.weights:
+            c = cache.res_index.get(r)
+            if c is None:
+                continue
+            alloc = int(cache.alloc[c, i])
+            if r == CPU:
+                requested = int(cache.nz_cpu[i]) + pod.nonzero_cpu
+            elif r == MEMORY:
+                requested = int(cache.nz_mem[i]) + pod.nonzero_mem
+            else:
+                v = pod.requests.get(r, 0)
+                if v == 0 and r not in ("ephemeral-storage", PODS):
+                    continue
+                requested = int(cache.req[c, i]) + v
+            if alloc <= 0:
+                continue
+            if self.strategy == "LeastAllocated":
+                s = 0 if requested > alloc else (alloc - requested) * 100 // alloc
+            else:
+                s = min(requested, alloc) * 100 // alloc
+            total += s * w
+            wsum += w
+        return total // wsum if wsum else 0
 
     def score(self, state: CycleState, pod: PodInfo, idx: np.ndarray) -> IntArray:
         total = np.zeros(len(idx), dtype=np.int64)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..cache import IntArray
-from ..framework import Code, CycleState, Fail, Plugin, default_normalize
+from ..framework import SKIP, Code, CycleState, Fail, Plugin, Status, default_normalize
 from ..types import PodInfo, tolerated
 from .helpers import first_untolerated
 
@@ -33,6 +33,12 @@ class TaintToleration(Plugin):
             if m.any():
                 fails.append(Fail(m, reason, Code.UNRESOLVABLE))
         return fails
+
+    def pre_score(self, state: CycleState, pod: PodInfo, idx: np.ndarray) -> Status | None:
+        # Without PreferNoSchedule taints every node scores the same: skip the work.
+        if not any(t.effect == "PreferNoSchedule" for ts in self.cache.taint_sets for t in ts):
+            return SKIP
+        return None
 
     def score(self, state: CycleState, pod: PodInfo, idx: np.ndarray) -> IntArray:
         cache = self.cache

@@ -18,7 +18,19 @@ from skiff.apiserver.patch.apply import (
     server_side_apply,
     update_managed_fields,
 )
-from skiff.apiserver.patch.fieldpath import Path, decode_fields, dump, encode_fields, path_string
+from skiff.apiserver.patch.fieldpath import (
+    ABSENT,
+    Path,
+    decode_fields,
+    diff_fields,
+    dump,
+    encode_fields,
+    field_values,
+    fields_v1_of,
+    path_string,
+)
+from skiff.apiserver.patch.jsonvalue import json_equal
+from skiff.apiserver.patch.schema import schema_for
 
 
 def pod(image: str = "nginx:1.25", labels: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
@@ -313,7 +325,7 @@ elements = st.one_of(
 path_sets = st.sets(st.lists(elements, min_size=1, max_size=4).map(tuple), max_size=8)
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None, max_examples=40)
 @given(path_sets)
 def test_fieldsv1_round_trips(paths: set[Path]) -> None:
     assert decode_fields(encode_fields(paths)) == paths
@@ -379,7 +391,7 @@ steps = st.lists(
 )
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None, max_examples=40)
 @given(steps)
 def test_random_apply_sequences(sequence: list[tuple[str, dict[str, Any], bool]]) -> None:
     obj: dict[str, Any] = {}
@@ -407,3 +419,265 @@ def test_random_apply_sequences(sequence: list[tuple[str, dict[str, Any], bool]]
         )
         # every entry is well formed and names no field twice for one manager
         assert len({(e["manager"], e["operation"]) for e in entries(obj)}) == len(entries(obj))
+
+
+def _full_diff(old: Any, new: Any, members: bool) -> tuple[set[Path], set[Path]]:
+    schema = schema_for("Pod")
+    before = field_values(old, schema, map_members=members)
+    after = field_values(new, schema, map_members=members)
+    changed = {p for p, v in after.items() if p not in before or not json_equal(before[p], v)}
+    return changed, set(before) - set(after)
+
+
+odd_values = st.none() | st.just({}) | st.just([]) | st.sampled_from(["x", 1])
+
+
+@settings(deadline=None, max_examples=80)
+@given(configs, configs, st.booleans(), odd_values, odd_values)
+def test_diff_matches_a_full_comparison(a: Any, b: Any, members: bool, x: Any, y: Any) -> None:
+    a["spec"]["extra"], b["spec"]["extra"] = x, y
+    a["metadata"]["annotations"] = {"k": x} if x is not None else {}
+    assert diff_fields(a, b, schema_for("Pod"), map_members=members) == _full_diff(a, b, members)
+    assert diff_fields(ABSENT, b, schema_for("Pod"), map_members=members) == _full_diff({}, b, members)
+
+
+def test_update_managers_are_capped_at_ten() -> None:
+    obj = live(update_managed_fields(None, live(pod()), "creator", now="t00"))
+    for i in range(1, 13):
+        new = copy.deepcopy(obj)
+        new["metadata"].setdefault("labels", {})[f"l{i}"] = "x"
+        obj = update_managed_fields(obj, new, f"m{i:02}", now=f"t{i:02}")
+    names = [e["manager"] for e in entries(obj)]
+    assert len(names) == 10
+    assert "ancient-changes" in names and "creator" not in names and "m01" not in names
+    ancient = by_manager(obj)["ancient-changes"]["fieldsV1"]
+    assert "f:spec" in ancient and "f:l1" in ancient["f:metadata"]["f:labels"]
+
+
+def test_managed_fields_set_by_the_writer() -> None:
+    first = live(apply_to_new(pod(), "kubectl"))
+    # [{}] strips them, as Kubernetes documents
+    stripped = copy.deepcopy(first)
+    stripped["metadata"]["managedFields"] = [{}]
+    assert "managedFields" not in update_managed_fields(first, stripped, "kubectl-patch")["metadata"]
+    # so does an empty list (TestClearManagedFieldsWithUpdateEmptyList) ...
+    emptied = copy.deepcopy(first)
+    emptied["metadata"]["managedFields"] = []
+    untracked = update_managed_fields(first, emptied, "x")
+    assert "managedFields" not in untracked["metadata"]
+    # ... and later updates of the object do not start tracking again
+    relabelled = copy.deepcopy(untracked)
+    relabelled["metadata"]["labels"] = {"test-label": "v1"}
+    assert "managedFields" not in update_managed_fields(untracked, relabelled, "kubectl-patch")["metadata"]
+    # leaving managedFields out keeps the stored ones
+    kept = copy.deepcopy(first)
+    del kept["metadata"]["managedFields"]
+    assert entries(update_managed_fields(first, kept, "x")) == entries(first)
+    # explicit entries replace them
+    mine = copy.deepcopy(first)
+    mine["metadata"]["managedFields"] = [
+        {"manager": "other", "operation": "Apply", "apiVersion": "v1", "fieldsType": "FieldsV1",
+         "fieldsV1": {"f:spec": {"f:containers": {WEB: {"f:image": {}}}}}}
+    ]  # fmt: skip
+    assert set(by_manager(update_managed_fields(first, mine, "x"))) == {"other"}
+
+
+def test_kubectl_server_side_apply_takes_over_client_side_apply() -> None:
+    # created by client-side apply: an Update manager and the last-applied annotation
+    cfg = pod("nginx:1")
+    created = copy.deepcopy(cfg)
+    created["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": json.dumps(cfg)}
+    obj = live(update_managed_fields(None, live(created), "kubectl-client-side-apply"))
+    # `kubectl apply --server-side` (manager "kubectl") may change what the annotation set ...
+    out = server_side_apply(obj, pod("nginx:2"), "kubectl")
+    assert out["spec"]["containers"][0]["image"] == "nginx:2"
+    # ... and keeps the annotation in step, so a later client-side apply sees nginx:2
+    note = out["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+    assert json.loads(note) == pod("nginx:2")
+    assert (
+        json.loads(obj["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]) == cfg
+    )
+    # ... but another manager name gets the conflict, as does a field changed since
+    with pytest.raises(PatchError) as err:
+        server_side_apply(obj, pod("nginx:2"), "my-tool")
+    assert 'conflict with "kubectl-client-side-apply" using v1' in err.value.message
+    edited = copy.deepcopy(obj)
+    edited["spec"]["containers"][0]["image"] = "nginx:edited"
+    edited = update_managed_fields(obj, edited, "kubectl-client-side-apply")
+    with pytest.raises(PatchError):
+        server_side_apply(edited, pod("nginx:2"), "kubectl")
+
+
+def test_kubernetes_apply_managed_fields_case() -> None:
+    # Kubernetes' integration test TestApplyManagedFields: an apply, then two merge patches by
+    # "updater"; the updater's entry groups both and takes data.key from the applier.
+    from skiff.apiserver.patch import apply_merge_patch
+
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "test-cm", "namespace": "default", "labels": {"test-label": "test"}},
+        "data": {"key": "value"},
+    }
+    obj = live(apply_to_new(cm, "apply_test", now="t1"))
+    for now, body in (("t2", {"data": {"new-key": "value"}}), ("t3", {"data": {"key": "new value"}})):
+        obj = update_managed_fields(obj, apply_merge_patch(obj, body), "updater", now=now)
+    assert obj["data"] == {"key": "new value", "new-key": "value"}
+    assert entries(obj) == [
+        {
+            "manager": "apply_test",
+            "operation": "Apply",
+            "apiVersion": "v1",
+            "time": "t1",
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:metadata": {"f:labels": {"f:test-label": {}}}},
+        },
+        {
+            "manager": "updater",
+            "operation": "Update",
+            "apiVersion": "v1",
+            "time": "t3",
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:data": {"f:key": {}, "f:new-key": {}}},
+        },
+    ]
+    # TestClearManagedFieldsWithMergePatch: [{}] clears them
+    cleared = update_managed_fields(obj, apply_merge_patch(obj, {"metadata": {"managedFields": [{}]}}), "x")
+    assert "managedFields" not in cleared["metadata"]
+
+
+def test_kubernetes_apply_removes_empty_managed_fields_and_ports() -> None:
+    # TestApplyRemovesEmptyManagedFields: applying nothing but the name leaves no managedFields
+    bare = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "test-cm", "namespace": "default"}}
+    first = apply_to_new(bare, "apply_test")
+    assert "managedFields" not in first["metadata"]
+    assert "managedFields" not in server_side_apply(live(first), bare, "apply_test")["metadata"]
+    # TestApplyRemoveContainerPort: re-applying without the port removes it
+    with_port = pod()
+    with_port["spec"]["containers"][0]["ports"] = [{"containerPort": 80, "protocol": "TCP"}]
+    obj = live(apply_to_new(with_port, "apply_test"))
+    without = pod()
+    del without["spec"]["containers"][0]["ports"]
+    out = server_side_apply(obj, without, "apply_test")
+    assert "ports" not in out["spec"]["containers"][0]
+
+
+def test_kubernetes_apply_groups_many_separate_updates() -> None:
+    # TestApplyGroupsManySeparateUpdates: 1 apply + 20 updaters -> 11 entries, the apply first,
+    # then "ancient-changes"
+    obj = live(apply_to_new(pod(labels={"applier": "true"}), "apply_test", now="t00"))
+    for i in range(20):
+        new = copy.deepcopy(obj)
+        new["metadata"]["labels"][f"updater{i}"] = "new"
+        obj = update_managed_fields(obj, new, f"updater{i}", now=f"t{i + 1:02}")
+    names = [e["manager"] for e in entries(obj)]
+    assert len(names) == 11
+    assert names[:2] == ["apply_test", "ancient-changes"]
+
+
+def test_uid_in_the_configuration_is_a_precondition() -> None:
+    # TestCreateOnApplyFailsWithUID: creating through apply with a uid is a conflict
+    cfg = pod()
+    cfg["metadata"]["uid"] = "88e00824-7f0e-11e8-94a1-c8d3ffb15800"
+    for call in (lambda: apply_to_new(cfg, "m"), lambda: server_side_apply({}, cfg, "m")):
+        with pytest.raises(PatchError) as err:
+            call()
+        assert err.value.code == 409 and "no existing object was found" in err.value.message
+    with pytest.raises(PatchError) as err:
+        server_side_apply(live(pod()), cfg, "m")
+    assert err.value.message == (
+        "Precondition failed: UID in precondition: 88e00824-7f0e-11e8-94a1-c8d3ffb15800, "
+        "UID in object meta: u-1"
+    )
+    cfg["metadata"]["uid"] = "u-1"
+    assert server_side_apply(live(pod()), cfg, "m")["metadata"]["uid"] == "u-1"
+
+
+def test_kubernetes_apply_removes_items_a_controller_contributed_to() -> None:
+    # TestApplyCanRemoveMapItemsContributedToByControllers: a controller sets workingDir of the
+    # applier's container; the applier drops the container: it goes, workingDir with it.
+    obj = live(apply_to_new(pod(), "test_applier"))
+    changed = copy.deepcopy(obj)
+    changed["spec"]["containers"][0]["workingDir"] = "/home/replacement"
+    obj = update_managed_fields(obj, changed, "test_updater")
+    other = pod()
+    other["spec"]["containers"] = [{"name": "other-container", "image": "nginx:latest"}]
+    out = server_side_apply(obj, other, "test_applier")
+    assert [c["name"] for c in out["spec"]["containers"]] == ["other-container"]
+    assert set(by_manager(out)) == {"test_applier"}
+    # ... whereas a field the controller took over stays when the applier omits it
+    obj = live(apply_to_new(pod(hostname="h1"), "test_applier"))
+    changed = copy.deepcopy(obj)
+    changed["spec"]["hostname"] = "h2"
+    obj = update_managed_fields(obj, changed, "test_updater")
+    assert server_side_apply(obj, pod(), "test_applier")["spec"]["hostname"] == "h2"
+
+
+def test_kubernetes_default_missing_keys() -> None:
+    # TestDefaultMissingKeys: a port applied without protocol is keyed with the default TCP, so
+    # another applier naming it with protocol TCP conflicts on exactly one field (its name).
+    first = pod()
+    first["spec"]["containers"][0]["ports"] = [{"name": "foo", "containerPort": 80}]
+    obj = live(apply_to_new(first, "test_applier"))
+    second = pod()
+    second["spec"]["containers"][0]["ports"] = [{"name": "bar", "containerPort": 80, "protocol": "TCP"}]
+    with pytest.raises(PatchError) as err:
+        server_side_apply(obj, second, "test_applier_conflict")
+    assert [c["field"] for c in err.value.causes] == [
+        '.spec.containers[name="web"].ports[containerPort=80,protocol="TCP"].name'
+    ]
+
+
+def test_kubernetes_renaming_managers_in_a_put() -> None:
+    # TestRenamingAppliedFieldManagers / TestDroppingSubresourceField: entries renamed to the
+    # same identity collapse, the later one winning.
+    obj = live(apply_to_new(pod(labels={"a": "one"}), "multi_manager_one", now="t1"))
+    labels_b = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "labels": {"b": "two"}}}
+    obj = live(server_side_apply(obj, labels_b, "multi_manager_two", now="t2"))
+    assert obj["metadata"]["labels"] == {"a": "one", "b": "two"}
+    put = copy.deepcopy(obj)
+    for entry in put["metadata"]["managedFields"]:
+        entry["manager"] = "multi_manager"
+    (entry,) = entries(update_managed_fields(obj, put, "kubectl-replace"))
+    assert (entry["manager"], entry["operation"]) == ("multi_manager", "Apply")
+    assert entry["fieldsV1"] == {"f:metadata": {"f:labels": {"f:b": {}}}}
+
+
+def test_kubernetes_upgrade_client_side_to_server_side_apply() -> None:
+    # TestUpgradeClientSideToServerSideApply: a field changed since the last client-side apply
+    # still conflicts; the fields that match the annotation move to kubectl.
+    last = pod("my-image", labels={"app": "my-app"}, terminationGracePeriodSeconds=3)
+    created = pod("my-image", labels={"app": "my-app"}, terminationGracePeriodSeconds=100000)
+    created["metadata"]["annotations"] = {
+        "kubectl.kubernetes.io/last-applied-configuration": json.dumps(last)
+    }
+    obj = live(update_managed_fields(None, live(created), "before"))
+    with pytest.raises(PatchError) as err:
+        server_side_apply(
+            obj, pod("my-image", labels={"app": "new"}, terminationGracePeriodSeconds=3), "kubectl"
+        )
+    assert err.value.code == 409 and ".spec.terminationGracePeriodSeconds" in err.value.message
+    out = server_side_apply(obj, pod("my-image-new", labels={"app": "new"}), "kubectl")
+    assert out["spec"]["terminationGracePeriodSeconds"] == 100000
+    assert out["spec"]["containers"][0]["image"] == "my-image-new"
+    assert out["metadata"]["labels"] == {"app": "new"}
+
+
+@settings(deadline=None, max_examples=60)
+@given(configs, st.booleans(), odd_values)
+def test_create_fast_path_matches_the_general_one(cfg: Any, members: bool, x: Any) -> None:
+    cfg["spec"]["extra"] = x
+    cfg["status"] = {"phase": "Running"}
+    cfg["metadata"]["annotations"] = {"k": {"deep": x}}
+    schema = schema_for("Pod")
+    values = field_values(cfg, schema, map_members=members, skip=frozenset({(("f", "status"),)}))
+    for path in [(("f", "apiVersion"),), (("f", "kind"),), (("f", "metadata"), ("f", "name"))]:
+        values.pop(path, None)
+    fast = fields_v1_of(
+        cfg,
+        schema,
+        map_members=members,
+        skip=frozenset({(("f", "status"),)}),
+        stripped=frozenset({(("f", "apiVersion"),), (("f", "kind"),), (("f", "metadata"), ("f", "name"))}),
+    )
+    assert fast == encode_fields(values)

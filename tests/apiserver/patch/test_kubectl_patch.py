@@ -203,3 +203,16 @@ def test_node_and_pod_commands_that_patch(kubectl: Kubectl, ns: str) -> None:
     obj = get(kubectl, ns)
     assert images(obj) == [("main", "nginx:1"), ("side", "busybox:3")]
     assert obj["metadata"]["annotations"]["note"] == "hi"
+
+
+def test_client_side_then_server_side_apply(kubectl: Kubectl, ns: str) -> None:
+    kubectl("apply", "-n", ns, "-f", "-", input=POD.format(image="nginx:1"))
+    out = kubectl("apply", "--server-side", "-n", ns, "-f", "-", input=POD.format(image="nginx:2"))
+    assert "serverside-applied" in out
+    obj = get(kubectl, ns)
+    assert images(obj)[0] == ("main", "nginx:2")
+    last = json.loads(obj["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])
+    assert last["spec"]["containers"][0]["image"] == "nginx:2"
+    # and client-side apply still works from the annotation kept in step
+    assert "configured" in kubectl("apply", "-n", ns, "-f", "-", input=POD.format(image="nginx:3"))
+    assert images(get(kubectl, ns))[0] == ("main", "nginx:3")

@@ -1,0 +1,333 @@
+"""API server benchmark (results in BENCHMARKS.md): a real `skiff apiserver` on SQLite.
+
+- creates: pods/s and latency from C concurrent clients (keep-alive connections);
+- get: latency of single-pod reads;
+- list: time to list N pods (consistent list, served from the watch cache);
+- watch: W watchers on one namespace while a writer creates pods at R/s; delivery latency is the
+  time from the create's send to the event's arrival, over every (watcher, event) pair.
+
+Clients speak raw HTTP/1.1 over asyncio streams so the client costs little of the machine's CPU; the
+watchers run in separate processes. Run: python -m bench.apiserver [--pods N] [--watchers W] ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    if not xs:
+        return float("nan")
+    return xs[min(len(xs) - 1, int(len(xs) * p))]
+
+
+class Conn:
+    """One keep-alive HTTP/1.1 connection with Content-Length responses (no chunked bodies)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.r: asyncio.StreamReader
+        self.w: asyncio.StreamWriter
+
+    async def open(self) -> None:
+        self.r, self.w = await asyncio.open_connection(self.host, self.port)
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nAccept: application/json\r\n\r\n"
+        ).encode()
+        self.w.write(head + body)
+        status_line = await self.r.readline()
+        code = int(status_line.split()[1])
+        length = 0
+        chunked = False
+        while True:
+            line = await self.r.readline()
+            if line in (b"\r\n", b""):
+                break
+            k, _, v = line.decode().partition(":")
+            if k.lower() == "content-length":
+                length = int(v)
+            elif k.lower() == "transfer-encoding" and "chunked" in v:
+                chunked = True
+        if chunked:
+            parts = []
+            while True:
+                size = int((await self.r.readline()).strip(), 16)
+                if size == 0:
+                    await self.r.readline()
+                    break
+                parts.append(await self.r.readexactly(size))
+                await self.r.readline()
+            return code, b"".join(parts)
+        return code, await self.r.readexactly(length)
+
+    def close(self) -> None:
+        self.w.close()
+
+
+def pod_body(name: str, ts: float | None = None) -> bytes:
+    meta: dict[str, Any] = {"name": name, "labels": {"app": "bench"}}
+    if ts is not None:
+        meta["annotations"] = {"bench/sent": repr(ts)}
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": meta,
+            "spec": {
+                "containers": [
+                    {"name": "main", "image": "busybox:1", "resources": {"requests": {"cpu": "10m"}}}
+                ]
+            },
+        }
+    ).encode()
+
+
+async def bench_creates(host: str, port: int, ns: str, total: int, clients: int) -> dict[str, float]:
+    lat: list[float] = []
+    counter = iter(range(total))
+
+    async def worker() -> None:
+        c = Conn(host, port)
+        await c.open()
+        for i in counter:
+            body = pod_body(f"p{i:06d}")
+            t0 = time.perf_counter()
+            code, resp = await c.request("POST", f"/api/v1/namespaces/{ns}/pods", body)
+            lat.append(time.perf_counter() - t0)
+            if code != 201:
+                raise RuntimeError(f"create failed {code}: {resp[:200]!r}")
+        c.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    dt = time.perf_counter() - t0
+    return {"rate": total / dt, "p50_ms": pct(lat, 0.5) * 1e3, "p99_ms": pct(lat, 0.99) * 1e3}
+
+
+async def bench_gets(host: str, port: int, ns: str, total: int, clients: int, names: int) -> dict[str, float]:
+    lat: list[float] = []
+    counter = iter(range(total))
+
+    async def worker() -> None:
+        c = Conn(host, port)
+        await c.open()
+        for i in counter:
+            t0 = time.perf_counter()
+            code, _ = await c.request("GET", f"/api/v1/namespaces/{ns}/pods/p{i % names:06d}")
+            lat.append(time.perf_counter() - t0)
+            assert code == 200
+        c.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    dt = time.perf_counter() - t0
+    return {"rate": total / dt, "p50_ms": pct(lat, 0.5) * 1e3, "p99_ms": pct(lat, 0.99) * 1e3}
+
+
+async def bench_list(host: str, port: int, ns: str, runs: int) -> dict[str, float]:
+    c = Conn(host, port)
+    await c.open()
+    times = []
+    n = 0
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        code, body = await c.request("GET", f"/api/v1/namespaces/{ns}/pods")
+        times.append(time.perf_counter() - t0)
+        assert code == 200
+        n = body.count(b'"kind":"Pod"')
+    c.close()
+    return {"items": n, "median_ms": statistics.median(times) * 1e3, "max_ms": max(times) * 1e3}
+
+
+def _watch_proc(host: str, port: int, ns: str, rv: str, count: int, expect: int, q: Any) -> None:
+    async def one() -> list[float]:
+        r, w = await asyncio.open_connection(host, port)
+        path = f"/api/v1/namespaces/{ns}/pods?watch=true&resourceVersion={rv}"
+        w.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        while (await r.readline()) not in (b"\r\n", b""):
+            pass
+        lat: list[float] = []
+        buf = b""
+        marker = b'"bench/sent":"'
+        while len(lat) < expect:
+            data = await r.read(1 << 20)
+            if not data:
+                break
+            now = time.time()
+            buf += data
+            while True:
+                i = buf.find(marker)
+                if i < 0:
+                    break
+                j = buf.index(b'"', i + len(marker))
+                lat.append(now - float(buf[i + len(marker) : j]))
+                buf = buf[j:]
+            buf = buf[-200:]
+        w.close()
+        return lat
+
+    async def main() -> None:
+        results = await asyncio.gather(*(one() for _ in range(count)))
+        q.put([x for r in results for x in r])
+
+    import uvloop
+
+    uvloop.run(main())
+
+
+async def bench_watch(
+    host: str, port: int, ns: str, watchers: int, rate: int, seconds: float, procs: int
+) -> dict[str, float]:
+    c = Conn(host, port)
+    await c.open()
+    _, body = await c.request("GET", f"/api/v1/namespaces/{ns}/pods?limit=1")
+    rv = json.loads(body)["metadata"]["resourceVersion"]
+    total = int(rate * seconds)
+    q: Any = mp.Queue()
+    per = watchers // procs
+    ps = [
+        mp.Process(target=_watch_proc, args=(host, port, ns, rv, per, total, q), daemon=True)
+        for _ in range(procs)
+    ]
+    for p in ps:
+        p.start()
+    await asyncio.sleep(2.0)  # let the watchers connect
+    writers = 16
+    conns = [Conn(host, port) for _ in range(writers)]
+    for w in conns:
+        await w.open()
+    t0 = time.perf_counter()
+
+    async def writer(k: int) -> None:
+        for i in range(k, total, writers):
+            due = t0 + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            code, resp = await conns[k].request(
+                "POST", f"/api/v1/namespaces/{ns}/pods", pod_body(f"w{i:06d}", time.time())
+            )
+            if code != 201:
+                raise RuntimeError(f"create failed {code}: {resp[:200]!r}")
+
+    await asyncio.gather(*(writer(k) for k in range(writers)))
+    achieved = total / (time.perf_counter() - t0)
+    lat: list[float] = []
+    for _ in ps:
+        lat += q.get(timeout=120)
+    for p in ps:
+        p.join(10)
+    return {
+        "watchers": watchers,
+        "write_rate": achieved,
+        "delivered": len(lat),
+        "expected": watchers * total,
+        "p50_ms": pct(lat, 0.5) * 1e3,
+        "p99_ms": pct(lat, 0.99) * 1e3,
+    }
+
+
+def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skiff", "apiserver", "--data-dir", str(data_dir), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=open(data_dir / "apiserver.log", "wb"),  # noqa: SIM115
+    )
+    for _ in range(400):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError("apiserver did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU time of a process (the server's cost, whatever else runs on the machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
+    host = "127.0.0.1"
+    c = Conn(host, port)
+    await c.open()
+    for ns in ("bench", "watch"):
+        await c.request("POST", "/api/v1/namespaces", json.dumps({"metadata": {"name": ns}}).encode())
+    out: dict[str, Any] = {}
+    c0 = cpu_seconds(pid)
+    out["create"] = await bench_creates(host, port, "bench", args.pods, args.clients)
+    c1 = cpu_seconds(pid)
+    out["create"]["server_cpu_us_per_op"] = (c1 - c0) / args.pods * 1e6
+    out["get"] = await bench_gets(host, port, "bench", args.gets, args.get_clients, args.pods)
+    c2 = cpu_seconds(pid)
+    out["get"]["server_cpu_us_per_op"] = (c2 - c1) / args.gets * 1e6
+    out["list"] = await bench_list(host, port, "bench", 5)
+    c3 = cpu_seconds(pid)
+    out["list"]["server_cpu_ms_per_list"] = (c3 - c2) / 5 * 1e3
+    if args.watchers:
+        out["watch"] = await bench_watch(
+            host, port, "watch", args.watchers, args.rate, args.seconds, args.watch_procs
+        )
+        out["watch"]["server_cpu_share"] = (cpu_seconds(pid) - c3) / (args.seconds + 2)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pods", type=int, default=10000)
+    ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--gets", type=int, default=5000)
+    ap.add_argument("--get-clients", type=int, default=1)
+    ap.add_argument("--watchers", type=int, default=200)
+    ap.add_argument("--rate", type=int, default=1000)
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--watch-procs", type=int, default=4)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--pid", type=int, default=0, help="bench a running server (its pid) on --port")
+    args = ap.parse_args()
+    port = args.port
+    if not port:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+    if args.pid:
+        import uvloop
+
+        print(json.dumps(uvloop.run(run(args, port, args.pid)), indent=1))
+        return
+    with tempfile.TemporaryDirectory() as d:
+        proc = start_server(Path(d), port)
+        try:
+            import uvloop
+
+            res = uvloop.run(run(args, port, proc.pid))
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    print(json.dumps(res, indent=1))
+    print(f"machine: {os.cpu_count()} cores, {sys.version.split()[0]}")
+
+
+if __name__ == "__main__":
+    main()

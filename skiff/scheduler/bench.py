@@ -1,0 +1,219 @@
+"""`skiff bench scheduler`: pods bound per second, through a live API server or the algorithm alone.
+
+Through the API (default): N nodes and M pods are created through the API server (one is started in a
+temporary directory when no --kubeconfig is given), then the scheduler starts, syncs its informers, and
+binds every pod; throughput = M / (time from the start of the scheduling loop to the last binding).
+With --algorithm-only the same workload runs through the scheduling cycle (filters, scores, assume,
+reserve, permit) without the API. The last line printed is `throughput_pods_per_s=<number>`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .cache import Cache
+from .config import build_frameworks, parse_config
+from .framework import CycleState, FitError, Handle
+from .types import node_info, pod_info
+from .workloads import make_filler, make_node, make_pod
+
+Echo = Callable[[str], None]
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_algorithm(nodes: int, pods: int, workload: str, echo: Echo = print, seed: int = 1) -> float:
+    cache = Cache(capacity=max(64, nodes))
+    handle = Handle(cache)
+    fw = next(iter(build_frameworks(parse_config({}), handle, seed=seed).values()))
+    for i in range(nodes):
+        cache.add_node(node_info(make_node(i, workload)))
+    if workload == "preemption":
+        k = 0
+        for i in range(nodes):
+            for _ in range(4):
+                cache.add_pod(pod_info(make_filler(k, f"node-{i}")))
+                k += 1
+    infos = [pod_info(make_pod(i, workload)) for i in range(pods)]
+    bound = failed = preempted = 0
+    t0 = time.perf_counter()
+    for p in infos:
+        state = CycleState()
+        try:
+            node = fw.schedule(state, p).node
+        except FitError as e:
+            post = fw.run_post_filter(state, p, e.diagnosis)
+            if post.nominated_node:
+                for v in post.victims:
+                    cache.remove_pod(v.key)
+                preempted += 1
+                node = post.nominated_node
+            else:
+                failed += 1
+                continue
+        cache.assume(p, node)
+        fw.run_reserve(state, p, node)
+        fw.run_permit(state, p, node)
+        bound += 1
+    dt = time.perf_counter() - t0
+    rate = bound / dt if dt > 0 else 0.0
+    echo(
+        f"algorithm-only workload={workload} nodes={nodes} pods={pods} placed={bound} unschedulable={failed} "
+        f"preemptions={preempted} seconds={dt:.3f} peak_rss_mib={peak_rss_mib():.0f}"
+    )
+    return rate
+
+
+# ---------------------------------------------------------------- through the API
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _apiserver(echo: Echo) -> Any:
+    """A throwaway `skiff apiserver` on SQLite in a temporary directory; yields its kubeconfig path."""
+    d = tempfile.mkdtemp(prefix="skiff-bench-")
+    port = _free_port()
+    log = open(os.path.join(d, "apiserver.log"), "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skiff", "apiserver", "--data-dir", d, "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    kc = os.path.join(d, "kubeconfig")
+    try:
+        deadline = time.monotonic() + 60
+        while not os.path.exists(kc):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the API server did not start (see {d}/apiserver.log)")
+            time.sleep(0.1)
+        echo(f"started an API server on port {port} (data in {d})")
+        yield kc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+async def _create_all(client: Any, kind: Any, objs: list[dict[str, Any]], concurrency: int = 32) -> None:
+    from skiff.api.codec import from_builtins
+
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(o: dict[str, Any]) -> None:
+        async with sem:
+            obj = from_builtins(kind, o)
+            for attempt in range(5):
+                try:
+                    await client.create(obj)
+                    return
+                except Exception as e:
+                    if "already exists" in str(e):
+                        return
+                    if attempt == 4:
+                        raise
+                    await asyncio.sleep(0.2 * (attempt + 1))
+
+    await asyncio.gather(*(one(o) for o in objs))
+
+
+async def _run_api(kubeconfig: str, nodes: int, pods: int, workload: str, echo: Echo) -> float:
+    from skiff.api.core import Node, Pod
+    from skiff.api.scheduling import PriorityClass
+    from skiff.client import Client
+
+    from .scheduler import Scheduler
+
+    client = Client.from_kubeconfig(kubeconfig, max_connections=64)
+    try:
+        t0 = time.perf_counter()
+        await _create_all(client, Node, [make_node(i, workload) for i in range(nodes)])
+        if workload == "preemption":
+            for name, value in (("bench-low", 0), ("bench-high", 1000)):
+                await _create_all(
+                    client,
+                    PriorityClass,
+                    [
+                        {
+                            "apiVersion": "scheduling.k8s.io/v1",
+                            "kind": "PriorityClass",
+                            "metadata": {"name": name},
+                            "value": value,
+                        }
+                    ],
+                )
+            fillers = [make_filler(k, f"node-{k // 4}") for k in range(nodes * 4)]
+            await _create_all(client, Pod, fillers)
+        objs = [make_pod(i, workload) for i in range(pods)]
+        for o in objs:
+            o["metadata"].pop("uid", None)
+            if workload == "preemption":
+                o["spec"].pop("priority", None)
+        await _create_all(client, Pod, objs)
+        echo(f"created {nodes} nodes and {pods} pods in {time.perf_counter() - t0:.1f}s")
+        cfg = parse_config({"leaderElection": {"leaderElect": False}})
+        sched = Scheduler(client, cfg)
+        t_sync = time.perf_counter()
+        run = asyncio.get_running_loop().create_task(sched.run())
+        await sched.leading.wait()
+        t_start = time.perf_counter()
+        echo(f"scheduler synced in {t_start - t_sync:.2f}s")
+        target = pods
+        last_report = t_start
+        while True:
+            await asyncio.sleep(0.2)
+            bound = sched.stats.bound
+            now = time.perf_counter()
+            if now - last_report >= 1.0:
+                echo(
+                    f"  t={now - t_start:5.1f}s bound={bound} queue={len(sched.queue)} "
+                    f"failed={sched.stats.failed}"
+                )
+                last_report = now
+            if bound >= target:
+                break
+            if now - t_start > 600:
+                echo("timed out waiting for bindings")
+                break
+            if run.done():
+                run.result()
+        dt = time.perf_counter() - t_start
+        sched.stop()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(run, 10)
+        rate = sched.stats.bound / dt if dt > 0 else 0.0
+        echo(
+            f"through-api workload={workload} nodes={nodes} pods={pods} bound={sched.stats.bound} "
+            f"seconds={dt:.2f} preemptions={sched.stats.preemptions} peak_rss_mib={peak_rss_mib():.0f}"
+        )
+        return rate
+    finally:
+        await client.aclose()
+
+
+def run_api(kubeconfig: str | None, nodes: int, pods: int, workload: str, echo: Echo = print) -> float:
+    if kubeconfig:
+        return asyncio.run(_run_api(kubeconfig, nodes, pods, workload, echo))
+    with _apiserver(echo) as kc:
+        return asyncio.run(_run_api(kc, nodes, pods, workload, echo))

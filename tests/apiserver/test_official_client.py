@@ -1,0 +1,172 @@
+"""The official `kubernetes` Python client, unchanged, against a live skiff API server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from kubernetes import client, config, watch
+from kubernetes.client.rest import ApiException
+
+from tests.apiserver.helpers import pod as pod_body
+from tests.apiserver.helpers import unique
+from tests.fixtures.apiserver import APIServerHandle, start
+
+
+@pytest.fixture
+def api(shared_apiserver: APIServerHandle) -> Iterator[client.ApiClient]:
+    cfg = client.Configuration()
+    config.load_kube_config(config_file=shared_apiserver.kubeconfig, client_configuration=cfg)
+    with client.ApiClient(cfg) as c:
+        yield c
+
+
+@pytest.fixture
+def ns(api: client.ApiClient) -> str:
+    name = unique("py")
+    client.CoreV1Api(api).create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    return name
+
+
+def _pod(name: str, image: str = "busybox:1") -> client.V1Pod:
+    return client.V1Pod(
+        metadata=client.V1ObjectMeta(name=name, labels={"app": "web"}),
+        spec=client.V1PodSpec(containers=[client.V1Container(name="main", image=image)]),
+    )
+
+
+def test_create_list_replace_patch_delete(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+    created = core.create_namespaced_pod(ns, _pod("web"))
+    assert created.metadata.uid and created.metadata.creation_timestamp is not None
+    pods = core.list_namespaced_pod(ns, label_selector="app=web")
+    assert [p.metadata.name for p in pods.items] == ["web"]
+    assert pods.metadata.resource_version
+
+    created.metadata.labels["tier"] = "front"
+    replaced = core.replace_namespaced_pod("web", ns, created)
+    assert replaced.metadata.labels["tier"] == "front"
+    with pytest.raises(ApiException) as e:
+        core.replace_namespaced_pod("web", ns, created)  # stale resourceVersion
+    assert e.value.status == 409
+
+    patched = core.patch_namespaced_pod("web", ns, {"metadata": {"labels": {"patched": "yes"}}})
+    assert patched.metadata.labels["patched"] == "yes"
+
+    core.delete_namespaced_pod("web", ns)
+    with pytest.raises(ApiException) as e:
+        core.read_namespaced_pod("web", ns)
+    assert e.value.status == 404
+
+
+def test_watch_resumes_from_resource_version(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+    rv = core.list_namespaced_pod(ns).metadata.resource_version
+    core.create_namespaced_pod(ns, _pod("a"))
+    w = watch.Watch()
+    seen = []
+    for ev in w.stream(core.list_namespaced_pod, ns, resource_version=rv, timeout_seconds=2):
+        seen.append((ev["type"], ev["object"].metadata.name))
+        last_rv = ev["object"].metadata.resource_version
+        w.stop()
+    assert seen == [("ADDED", "a")]
+    core.create_namespaced_pod(ns, _pod("b"))
+    core.delete_namespaced_pod("a", ns)
+    seen = []
+    w = watch.Watch()
+    for ev in w.stream(core.list_namespaced_pod, ns, resource_version=last_rv, timeout_seconds=5):
+        seen.append((ev["type"], ev["object"].metadata.name))
+        if len(seen) == 2:
+            w.stop()
+    assert seen == [("ADDED", "b"), ("DELETED", "a")]
+
+
+def test_watch_timeout_ends_stream(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+    events = list(watch.Watch().stream(core.list_namespaced_pod, ns, timeout_seconds=1))
+    assert events == []
+
+
+def test_expired_list_continue_is_410(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+    with pytest.raises(ApiException) as e:
+        core.list_namespaced_pod(ns, _continue="not-a-token")
+    assert e.value.status == 400
+
+
+def test_required_fields_decode(api: client.ApiClient, ns: str) -> None:
+    """Objects with the status a kubelet writes decode in the client (it checks required fields)."""
+    core = client.CoreV1Api(api)
+    core.create_namespaced_pod(ns, _pod("full"))
+    status = {
+        "status": {
+            "phase": "Running",
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [
+                {
+                    "name": "main",
+                    "image": "busybox:1",
+                    "imageID": "docker://sha256:abc",
+                    "ready": True,
+                    "restartCount": 0,
+                    "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}},
+                }
+            ],
+        }
+    }
+    core.patch_namespaced_pod_status("full", ns, status)
+    pod = core.read_namespaced_pod("full", ns)
+    assert pod.status.container_statuses[0].ready is True
+    name = unique("node")
+    core.create_node(client.V1Node(metadata=client.V1ObjectMeta(name=name)))
+    info = {
+        k: ""
+        for k in (
+            "architecture",
+            "bootID",
+            "containerRuntimeVersion",
+            "kernelVersion",
+            "kubeProxyVersion",
+            "kubeletVersion",
+            "machineID",
+            "operatingSystem",
+            "osImage",
+            "systemUUID",
+        )
+    }
+    core.patch_node_status(name, {"status": {"nodeInfo": info}})
+    nodes = core.list_node(field_selector=f"metadata.name={name}")
+    assert nodes.items[0].status.node_info.kubelet_version == ""
+    ev = core.list_namespaced_event(ns)
+    assert ev.items == []
+
+
+def test_watch_too_old_is_410(tmp_path: Path) -> None:
+    """A watch from a resourceVersion older than the watch cache's window: an ERROR event carrying
+    a 410 Expired Status; the official client retries once, then raises ApiException(410)."""
+    handle, procs = start(tmp_path / "skiff", env={"SKIFF_WATCH_CACHE_WINDOW": "5"})
+    try:
+        with httpx.Client(base_url=handle.url, timeout=30) as c:
+            rv = c.get("/api/v1/namespaces/default/pods").json()["metadata"]["resourceVersion"]
+            for i in range(10):
+                assert c.post("/api/v1/namespaces/default/pods", json=pod_body(f"p{i}")).status_code == 201
+            with c.stream(
+                "GET", "/api/v1/namespaces/default/pods", params={"watch": "1", "resourceVersion": rv}
+            ) as r:
+                first = json.loads(next(r.iter_lines()))
+        assert first["type"] == "ERROR"
+        assert (first["object"]["code"], first["object"]["reason"]) == (410, "Expired")
+        cfg = client.Configuration()
+        config.load_kube_config(config_file=handle.kubeconfig, client_configuration=cfg)
+        with client.ApiClient(cfg) as api:
+            core = client.CoreV1Api(api)
+            with pytest.raises(ApiException) as e:
+                for _ in watch.Watch().stream(core.list_namespaced_pod, "default", resource_version=rv):
+                    pass
+            assert e.value.status == 410
+    finally:
+        for p in procs:
+            p.stop()
