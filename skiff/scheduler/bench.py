@@ -182,6 +182,7 @@ async def _run_api(kubeconfig: str, nodes: int, pods: int, workload: str, echo: 
         run = asyncio.get_running_loop().create_task(sched.run())
         await sched.leading.wait()
         t_start = time.perf_counter()
+        c_start = time.process_time()
         echo(f"scheduler synced in {t_start - t_sync:.2f}s")
         target = pods
         last_report = t_start
@@ -203,13 +204,15 @@ async def _run_api(kubeconfig: str, nodes: int, pods: int, workload: str, echo: 
             if run.done():
                 run.result()
         dt = time.perf_counter() - t_start
+        cpu = time.process_time() - c_start
         sched.stop()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(run, 10)
         rate = sched.stats.bound / dt if dt > 0 else 0.0
         echo(
             f"through-api workload={workload} nodes={nodes} pods={pods} bound={sched.stats.bound} "
-            f"seconds={dt:.2f} preemptions={sched.stats.preemptions} peak_rss_mib={peak_rss_mib():.0f}"
+            f"seconds={dt:.2f} preemptions={sched.stats.preemptions} "
+            f"scheduler_cpu_ms_per_pod={cpu / max(sched.stats.bound, 1) * 1000:.2f} peak_rss_mib={peak_rss_mib():.0f}"
         )
         return rate
     finally:
