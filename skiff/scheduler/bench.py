@@ -212,7 +212,8 @@ async def _run_api(kubeconfig: str, nodes: int, pods: int, workload: str, echo: 
         echo(
             f"through-api workload={workload} nodes={nodes} pods={pods} bound={sched.stats.bound} "
             f"seconds={dt:.2f} preemptions={sched.stats.preemptions} "
-            f"scheduler_cpu_ms_per_pod={cpu / max(sched.stats.bound, 1) * 1000:.2f} peak_rss_mib={peak_rss_mib():.0f}"
+            f"scheduler_cpu_ms_per_pod={cpu / max(sched.stats.bound, 1) * 1000:.2f} "
+            f"peak_rss_mib={peak_rss_mib():.0f}"
         )
         return rate
     finally:
