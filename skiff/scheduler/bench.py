@@ -141,6 +141,13 @@ async def _create_all(client: Any, kind: Any, objs: list[dict[str, Any]], concur
     await asyncio.gather(*(one(o) for o in objs))
 
 
+async def _force_delete(client: Any, name: str, namespace: str | None) -> None:
+    from skiff.api.core import Pod
+
+    with contextlib.suppress(Exception):
+        await client.delete(Pod, name, namespace, grace_period_seconds=0)
+
+
 async def _run_api(kubeconfig: str, nodes: int, pods: int, workload: str, echo: Echo) -> float:
     from skiff.api.core import Node, Pod
     from skiff.api.scheduling import PriorityClass
@@ -178,6 +185,14 @@ async def _run_api(kubeconfig: str, nodes: int, pods: int, workload: str, echo: 
         echo(f"created {nodes} nodes and {pods} pods in {time.perf_counter() - t0:.1f}s")
         cfg = parse_config({"leaderElection": {"leaderElect": False}})
         sched = Scheduler(client, cfg)
+        if workload == "preemption":
+            # No kubelet runs in this benchmark: finish the victims' graceful deletion as one would.
+            def on_update(old: Pod, new: Pod) -> None:
+                if new.metadata.deletion_timestamp and new.spec and new.spec.node_name:
+                    name, ns = new.metadata.name or "", new.metadata.namespace
+                    asyncio.get_running_loop().create_task(_force_delete(client, name, ns))
+
+            sched.pods.add_handler(on_update=on_update)
         t_sync = time.perf_counter()
         run = asyncio.get_running_loop().create_task(sched.run())
         await sched.leading.wait()
