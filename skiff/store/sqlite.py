@@ -1,10 +1,13 @@
 """The embedded store: SQLite, log-structured like k3s's kine.
 
 Layout (one file, WAL):
-- ``log``: one row per revision (key, create revision, predecessor's revision, deleted flag, value).
-  Range at a past revision, watch history and prev_kv are all read from it.
-- ``current``: the latest live revision of every key (an index into ``log``), so current reads and
-  compare-and-swap checks are point lookups.
+- ``log``: one row per revision (key, create revision, predecessor's revision, deleted flag, value),
+  keyed by revision only. Watch history and prev_kv are read from it in revision order.
+- ``current``: the latest revision of every key (an index into ``log``), deleted keys included until
+  compaction removes their tombstones. Current reads and compare-and-swap checks are point lookups; a
+  read at a past revision starts from a key's latest revision and follows the predecessor chain back
+  (short for recent revisions, bounded by compaction). The log has no key index, so a write touches
+  one key-ordered B-tree instead of two (profiled: index pages dominated the commit).
 - ``meta``: one row with the current and the compacted revision, read in the same transaction as the
   data so a read is consistent with the compaction it saw.
 
@@ -59,11 +62,11 @@ CREATE TABLE IF NOT EXISTS log (
     deleted INTEGER NOT NULL,
     value BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS log_key_rev ON log(key, rev);
 CREATE TABLE IF NOT EXISTS current (
     key TEXT PRIMARY KEY,
     rev INTEGER NOT NULL,
-    create_rev INTEGER NOT NULL
+    create_rev INTEGER NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (
     id INTEGER PRIMARY KEY CHECK (id = 0),
@@ -89,6 +92,36 @@ def prefix_end(prefix: str) -> str | None:
         if last < 0x10FFFF and not (0xD7FF <= last < 0xDFFF):
             return prefix[:-1] + chr(last + 1)
         prefix = prefix[:-1]
+    return None
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Files from the first layout (a key index on the log, no tombstones in ``current``) keep their
+    current state; their history cannot be walked, so it is compacted away."""
+    if any(col[1] == "deleted" for col in conn.execute("PRAGMA table_info(current)")):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("ALTER TABLE current ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0")
+    conn.execute("DROP INDEX IF EXISTS log_key_rev")
+    conn.execute("DELETE FROM log WHERE rev NOT IN (SELECT rev FROM current)")
+    conn.execute("UPDATE log SET prev_rev = 0")
+    conn.execute("UPDATE meta SET compacted = rev")
+    conn.execute("COMMIT")
+
+
+def _version_at(conn: sqlite3.Connection, key: str, latest: int, revision: int) -> KeyValue | None:
+    """The version of ``key`` at ``revision``, walking back from its ``latest`` row. A missing row
+    (compacted away) or the start of the chain means the key did not exist then."""
+    rev = latest
+    while rev:
+        row = conn.execute(
+            "SELECT prev_rev, create_rev, deleted, value FROM log WHERE rev = ?", (rev,)
+        ).fetchone()
+        if row is None:
+            return None
+        if rev <= revision:
+            return None if row[2] else KeyValue(key, row[3], row[1], rev)
+        rev = row[0]
     return None
 
 
@@ -185,6 +218,7 @@ class SQLiteStore(Store):
             if mode.lower() != "wal":
                 raise StoreUnavailableError(f"{self.path}: cannot switch SQLite to WAL mode ({mode})")
             conn.executescript(SCHEMA)
+            _migrate(conn)
             rev, compacted = conn.execute("SELECT rev, compacted FROM meta").fetchone()
         except sqlite3.Error as e:
             raise StoreUnavailableError(f"cannot open SQLite store {self.path}: {e}") from e
@@ -281,10 +315,19 @@ class SQLiteStore(Store):
         kind, key = op.kind, op.key
         if kind == _CREATE:
             rev = self._wrev + 1
-            # One statement checks and claims the key (the batch's transaction is the lock).
-            if not conn.execute("INSERT OR IGNORE INTO current VALUES (?, ?, ?)", (key, rev, rev)).rowcount:
-                raise KeyExistsError(key)
-            conn.execute("INSERT INTO log VALUES (?, ?, ?, 0, 0, ?)", (rev, key, rev, op.value))
+            # One statement checks and claims the key (the batch's transaction is the lock); a key
+            # deleted before keeps its tombstone as the predecessor, so past reads can walk through it.
+            if conn.execute("INSERT OR IGNORE INTO current VALUES (?, ?, ?, 0)", (key, rev, rev)).rowcount:
+                prev_rev = 0
+            else:
+                row = conn.execute("SELECT rev FROM current WHERE key = ? AND deleted = 1", (key,)).fetchone()
+                if row is None:
+                    raise KeyExistsError(key)
+                prev_rev = row[0]
+                conn.execute(
+                    "UPDATE current SET rev = ?, create_rev = ?, deleted = 0 WHERE key = ?", (rev, rev, key)
+                )
+            conn.execute("INSERT INTO log VALUES (?, ?, ?, ?, 0, ?)", (rev, key, rev, prev_rev, op.value))
             self._wrev = rev
             kv = KeyValue(key, op.value, rev, rev)
             events.append(Event("PUT", kv))
@@ -292,7 +335,7 @@ class SQLiteStore(Store):
         if kind in (_UPDATE, _DELETE):
             row = conn.execute(
                 "SELECT c.rev, c.create_rev, l.value FROM current c JOIN log l ON l.rev = c.rev"
-                " WHERE c.key = ?",
+                " WHERE c.key = ? AND c.deleted = 0",
                 (key,),
             ).fetchone()
             if row is None:
@@ -315,7 +358,7 @@ class SQLiteStore(Store):
                 "INSERT INTO log VALUES (?, ?, ?, ?, 1, x'')",
                 (rev, key, prev.create_revision, prev.mod_revision),
             )
-            conn.execute("DELETE FROM current WHERE key = ?", (key,))
+            conn.execute("UPDATE current SET rev = ?, deleted = 1 WHERE key = ?", (rev, key))
             self._wrev = rev
             events.append(Event("DELETE", KeyValue(key, b"", 0, rev), prev))
             return KeyValue(key, prev.value, prev.create_revision, rev)
@@ -340,6 +383,12 @@ class SQLiteStore(Store):
             " (SELECT prev_rev FROM log WHERE rev >= ? AND rev < ? AND prev_rev > 0)",
             (lo, hi),
         )
+        # A key whose latest version is a tombstone in the window is gone for good.
+        conn.execute(
+            "DELETE FROM current WHERE key IN"
+            " (SELECT key FROM log WHERE rev >= ? AND rev < ? AND deleted = 1) AND deleted = 1 AND rev < ?",
+            (lo, hi, hi),
+        )
         conn.execute("DELETE FROM log WHERE rev >= ? AND rev < ? AND deleted = 1", (lo, hi))
         return hi if hi < target else None
 
@@ -354,7 +403,7 @@ class SQLiteStore(Store):
             ((kv.mod_revision, kv.key, kv.create_revision, kv.value) for kv in kvs),
         )
         conn.executemany(
-            "INSERT INTO current VALUES (?, ?, ?)",
+            "INSERT INTO current VALUES (?, ?, ?, 0)",
             ((kv.key, kv.mod_revision, kv.create_revision) for kv in kvs),
         )
         self._wrev = revision
@@ -440,19 +489,13 @@ class SQLiteStore(Store):
             if revision is None or revision <= 0:
                 row = conn.execute(
                     "SELECT l.value, c.create_rev, c.rev FROM current c JOIN log l ON l.rev = c.rev"
-                    " WHERE c.key = ?",
+                    " WHERE c.key = ? AND c.deleted = 0",
                     (key,),
                 ).fetchone()
                 return None if row is None else KeyValue(key, row[0], row[1], row[2])
             self._meta(conn, revision)
-            row = conn.execute(
-                "SELECT value, create_rev, rev, deleted FROM log WHERE key = ? AND rev <= ?"
-                " ORDER BY rev DESC LIMIT 1",
-                (key, revision),
-            ).fetchone()
-            if row is None or row[3]:
-                return None
-            return KeyValue(key, row[0], row[1], row[2])
+            row = conn.execute("SELECT rev FROM current WHERE key = ?", (key,)).fetchone()
+            return None if row is None else _version_at(conn, key, row[0], revision)
 
         return await self._read(read)
 
@@ -469,7 +512,7 @@ class SQLiteStore(Store):
         lo = prefix if start_after is None or start_after < prefix else start_after + "\x00"
         hi = prefix_end(prefix)
         args: list[Any] = [lo] + ([hi] if hi is not None else [])
-        fetch = limit + 1 if limit > 0 else -1
+        fetch = limit + 1 if limit > 0 else -1  # -1: no limit (SQLite), never reached by len()
 
         def read(conn: sqlite3.Connection) -> RangeResult:
             rev = self._meta(conn, revision)
@@ -477,19 +520,30 @@ class SQLiteStore(Store):
                 cwhere = "c.key >= ?" + (" AND c.key < ?" if hi is not None else "")
                 rows = conn.execute(
                     "SELECT c.key, l.value, c.create_rev, c.rev FROM current c JOIN log l ON l.rev = c.rev"
-                    f" WHERE {cwhere} ORDER BY c.key LIMIT ?",
+                    f" WHERE {cwhere} AND c.deleted = 0 ORDER BY c.key LIMIT ?",
                     (*args, fetch),
                 ).fetchall()
             else:
-                # Walks the (key, rev) index in key order, keeping each key's last version at or
-                # below the revision: stops after ``limit`` keys instead of grouping the whole prefix.
-                lwhere = "l.key >= ?" + (" AND l.key < ?" if hi is not None else "")
-                rows = conn.execute(
-                    f"SELECT l.key, l.value, l.create_rev, l.rev FROM log l WHERE {lwhere} AND l.deleted = 0"
-                    " AND l.rev = (SELECT max(m.rev) FROM log m WHERE m.key = l.key AND m.rev <= ?)"
-                    " ORDER BY l.key LIMIT ?",
-                    (*args, revision, fetch),
-                ).fetchall()
+                # Every key that has a row (tombstones too), in key order; a key changed after the
+                # revision is read back along its predecessor chain. Stops after ``limit`` keys.
+                cwhere = "c.key >= ?" + (" AND c.key < ?" if hi is not None else "")
+                cur = conn.execute(
+                    "SELECT c.key, c.rev, c.create_rev, c.deleted, l.value FROM current c"
+                    f" LEFT JOIN log l ON l.rev = c.rev AND c.rev <= ? AND c.deleted = 0 WHERE {cwhere}"
+                    " ORDER BY c.key",
+                    (revision, *args),
+                )
+                rows = []
+                for key, crev, create_rev, deleted, value in cur:
+                    if crev <= revision:
+                        if not deleted:
+                            rows.append((key, value, create_rev, crev))
+                    else:
+                        kv = _version_at(conn, key, crev, revision)
+                        if kv is not None:
+                            rows.append((kv.key, kv.value, kv.create_revision, kv.mod_revision))
+                    if len(rows) == fetch:
+                        break
                 rev = revision
             more = limit > 0 and len(rows) > limit
             if more:
@@ -504,11 +558,13 @@ class SQLiteStore(Store):
         def read(conn: sqlite3.Connection) -> int:
             if hi is None:
                 return int(
-                    conn.execute("SELECT count(*) FROM current WHERE key >= ?", (prefix,)).fetchone()[0]
+                    conn.execute(
+                        "SELECT count(*) FROM current WHERE key >= ? AND deleted = 0", (prefix,)
+                    ).fetchone()[0]
                 )
             return int(
                 conn.execute(
-                    "SELECT count(*) FROM current WHERE key >= ? AND key < ?", (prefix, hi)
+                    "SELECT count(*) FROM current WHERE key >= ? AND key < ? AND deleted = 0", (prefix, hi)
                 ).fetchone()[0]
             )
 
@@ -603,7 +659,7 @@ class SQLiteStore(Store):
             raise CompactedError(w.next_rev, compacted)
         sql = (
             "SELECT l.rev, l.key, l.create_rev, l.deleted, l.value, p.rev, p.create_rev, p.value"
-            " FROM log l LEFT JOIN log p ON p.rev = l.prev_rev AND l.prev_rev > 0"
+            " FROM log l LEFT JOIN log p ON p.rev = l.prev_rev AND l.prev_rev > 0 AND p.deleted = 0"
             " WHERE l.rev >= ? AND +l.key >= ?"  # unary +: scan by revision, not by the key index
         )
         args: list[Any] = [w.next_rev, w.lo]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from skiff.store import CompactedError, open_store
+from skiff.store import CompactedError, KeyValue, open_store
 from skiff.store.etcd import EtcdStore
 from skiff.store.sqlite import SQLiteStore, prefix_end
 
@@ -146,3 +146,40 @@ def test_store_urls(tmp_path: Path) -> None:
     e = open_store("etcd://10.0.0.1:2379,[::1]:2380?compact_interval=0", str(tmp_path))
     assert isinstance(e, EtcdStore) and e.endpoints == [("10.0.0.1", 2379), ("::1", 2380)]
     assert e.compact_interval == 0
+
+
+async def test_a_file_of_the_first_layout_is_migrated(tmp_path: Path) -> None:
+    """The first layout had a key index on the log and no tombstones in ``current``: its current state
+    is kept, its history is compacted away."""
+    db = tmp_path / "old.db"
+    conn = sqlite3.connect(str(db))
+    conn.executescript(
+        """
+        CREATE TABLE log (rev INTEGER PRIMARY KEY, key TEXT NOT NULL, create_rev INTEGER NOT NULL,
+            prev_rev INTEGER NOT NULL, deleted INTEGER NOT NULL, value BLOB NOT NULL);
+        CREATE INDEX log_key_rev ON log(key, rev);
+        CREATE TABLE current (key TEXT PRIMARY KEY, rev INTEGER NOT NULL, create_rev INTEGER NOT NULL)
+            WITHOUT ROWID;
+        CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 0), rev INTEGER NOT NULL,
+            compacted INTEGER NOT NULL);
+        INSERT INTO meta VALUES (0, 5, 0);
+        INSERT INTO log VALUES (2, '/registry/a', 2, 0, 0, x'31'), (3, '/registry/a', 2, 2, 0, x'32'),
+            (4, '/registry/b', 4, 0, 0, x'31'), (5, '/registry/b', 4, 4, 1, x'');
+        INSERT INTO current VALUES ('/registry/a', 3, 2);
+        """
+    )
+    conn.commit()
+    conn.close()
+    store = SQLiteStore(str(db), compact_interval=0)
+    await store.start()
+    try:
+        assert (await store.range("/registry/")).kvs == [KeyValue("/registry/a", b"2", 2, 3)]
+        assert await store.current_revision() == 5
+        assert await store.compacted_revision() == 5
+        with pytest.raises(CompactedError):
+            await store.get("/registry/a", revision=2)
+        kv = await store.create("/registry/b", b"again")
+        assert kv.mod_revision == 6
+        assert await store.get("/registry/b", revision=5) is None
+    finally:
+        await store.close()
