@@ -62,10 +62,13 @@ POD: dict[str, Any] = {
 }
 
 
-def timings_us(fn: Callable[[], object], number: int, runs: int = 7) -> tuple[float, float]:
-    """(median, best) of `runs` runs, per call in microseconds."""
+RUNS = 9
+
+
+def timings_us(fn: Callable[[], object], number: int, runs: int = RUNS) -> tuple[float, float, float]:
+    """(median, min, max) over `runs` runs of the time per call, in microseconds."""
     times = [t / number * 1e6 for t in timeit.repeat(fn, number=number, repeat=runs)]
-    return statistics.median(times), min(times)
+    return statistics.median(times), min(times), max(times)
 
 
 def main() -> None:
@@ -112,9 +115,11 @@ def main() -> None:
         f"# pod JSON {len(data)} bytes; Python {platform.python_version()}; {platform.machine()}; "
         f"load {load:.1f}"
     )
+    print(f"| measure (us per call, {RUNS} runs) | median | min | max |")
+    print("|---|---:|---:|---:|")
     for name, fn, n in cases:
-        median, best = timings_us(fn, n)
-        print(f"{name}_us={median:.2f} (best {best:.2f})")
+        median, lo, hi = timings_us(fn, n)
+        print(f"| {name} | {median:.2f} | {lo:.2f} | {hi:.2f} |")
 
 
 if __name__ == "__main__":

@@ -34,10 +34,10 @@ if __package__ in (None, ""):
 
 import httpx
 import msgspec
-from skiff.client.rest import ApiError
 
 from skiff.api import core
 from skiff.client import Client
+from skiff.client.rest import ApiError
 
 
 def _free_port() -> int:

@@ -16,6 +16,7 @@ import msgspec
 
 from . import coordination, core, events, kinds, scheduling
 from .codec import DecodeError, from_builtins
+from .meta import ObjectMeta, normalize_micro_time, normalize_time
 from .quantity import QuantityError, canonical
 from .resources import qos_class
 
@@ -121,6 +122,7 @@ def _default_volume(v: dict[str, Any]) -> None:
 
 
 def default_pod(pod: core.Pod) -> None:
+    normalize_meta_times(pod.metadata)
     spec = pod.spec
     if not spec.restart_policy:
         spec.restart_policy = core.RESTART_ALWAYS
@@ -237,6 +239,7 @@ def apply_priority(
 
 
 def default_node(node: core.Node) -> None:
+    normalize_meta_times(node.metadata)
     spec = node.spec
     # podCIDR/podCIDRs mirror each other (Kubernetes' v1 conversion).
     if spec.pod_cidr and not spec.pod_cidrs:
@@ -255,6 +258,7 @@ NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 
 def default_namespace(ns: core.Namespace) -> None:
+    normalize_meta_times(ns.metadata)
     # Every namespace carries its own name as a label (so selectors can pick namespaces by name).
     if ns.metadata.name:
         if ns.metadata.labels is None:
@@ -277,20 +281,38 @@ def prepare_namespace_for_create(ns: core.Namespace) -> None:
     ns.status = core.NamespaceStatus(phase="Active")
 
 
+def normalize_meta_times(meta: ObjectMeta) -> None:
+    """Timestamps as Kubernetes writes them (clients may send `+00:00` or fractions)."""
+    meta.creation_timestamp = normalize_time(meta.creation_timestamp)
+    meta.deletion_timestamp = normalize_time(meta.deletion_timestamp)
+
+
 def default_event(ev: core.Event) -> None:
-    # Kubernetes defaults nothing on events beyond what clients send; keep the hook for symmetry.
-    return None
+    normalize_meta_times(ev.metadata)
+    ev.first_timestamp = normalize_time(ev.first_timestamp)
+    ev.last_timestamp = normalize_time(ev.last_timestamp)
+    ev.event_time = normalize_micro_time(ev.event_time)
+    if ev.series is not None:
+        ev.series.last_observed_time = normalize_micro_time(ev.series.last_observed_time)
 
 
 def default_events_v1(ev: events.Event) -> None:
-    return None
+    normalize_meta_times(ev.metadata)
+    ev.event_time = normalize_micro_time(ev.event_time)
+    ev.deprecated_first_timestamp = normalize_time(ev.deprecated_first_timestamp)
+    ev.deprecated_last_timestamp = normalize_time(ev.deprecated_last_timestamp)
+    if ev.series is not None:
+        ev.series.last_observed_time = normalize_micro_time(ev.series.last_observed_time) or ""
 
 
 def default_lease(lease: coordination.Lease) -> None:
-    return None
+    normalize_meta_times(lease.metadata)
+    lease.spec.acquire_time = normalize_micro_time(lease.spec.acquire_time)
+    lease.spec.renew_time = normalize_micro_time(lease.spec.renew_time)
 
 
 def default_priority_class(pc: scheduling.PriorityClass) -> None:
+    normalize_meta_times(pc.metadata)
     if pc.preemption_policy is None:
         pc.preemption_policy = scheduling.PREEMPT_LOWER_PRIORITY
 

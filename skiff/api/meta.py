@@ -211,6 +211,26 @@ def parse_time(s: str) -> datetime:
     return t.astimezone(UTC)
 
 
+def normalize_time(s: str | None) -> str | None:
+    """A metav1.Time as Kubernetes writes it (second precision, UTC, Z); unparseable input unchanged."""
+    if not s or (len(s) == 20 and s[-1] == "Z"):
+        return s
+    try:
+        return format_time(parse_time(s))
+    except ValueError:
+        return s
+
+
+def normalize_micro_time(s: str | None) -> str | None:
+    """A metav1.MicroTime as Kubernetes writes it (microseconds, UTC, Z); unparseable input unchanged."""
+    if not s or (len(s) == 27 and s[-1] == "Z"):
+        return s
+    try:
+        return format_micro_time(parse_time(s))
+    except ValueError:
+        return s
+
+
 def is_valid_time(s: str) -> bool:
     try:
         parse_time(s)

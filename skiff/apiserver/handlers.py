@@ -16,6 +16,8 @@ from starlette.responses import Response
 from skiff.apiserver import admission, errors, negotiate, query
 from skiff.apiserver.cache import WatchCache, decode
 from skiff.apiserver.negotiate import Output
+from skiff.apiserver.patch import apply as managed
+from skiff.apiserver.patch.errors import PatchError
 from skiff.apiserver.resources import Obj, ResourceInfo
 from skiff.apiserver.storage import (
     Storage,
@@ -254,7 +256,10 @@ class Handlers:
         obj = await self.create_object(info, obj, request, warnings)
         return self.render_one(info, obj, out, 201)
 
-    async def create_object(self, info: ResourceInfo, obj: Obj, request: Request, warnings: list[str]) -> Obj:
+    async def create_object(
+        self, info: ResourceInfo, obj: Obj, request: Request, warnings: list[str], track: bool = True
+    ) -> Obj:
+        """Create ``obj``; ``track``: record the writer in managedFields (an apply has done so)."""
         meta = obj["metadata"]
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = generate_name(str(meta["generateName"]))
@@ -269,6 +274,12 @@ class Handlers:
         causes = info.strategy.validate(obj, None)
         if causes:
             raise errors.invalid(info.group, info.kind, obj["metadata"].get("name", ""), causes)
+        # managedFields start with a create that names its fieldManager (kubectl does): computing
+        # them is half the cost of a create, and clients that name no manager (the official client,
+        # bulk creators) never read them. Such objects stay untracked until an apply, as objects
+        # older than server-side apply are in Kubernetes ("before-first-apply").
+        if track and request.query_params.get("fieldManager"):
+            obj = managed_fields(None, obj, field_manager(request), None)
         dry = request.query_params.get("dryRun") == "All"
         return await self.storage.create(info, obj, dry)
 
@@ -294,11 +305,12 @@ class Handlers:
         obj["metadata"]["name"] = r.name
         new_stored = self.to_stored(info, obj)
         sub = r.sub
+        manager = field_manager(request)
 
         async def mutate(old: Obj) -> Obj | None:
             new = dict(new_stored)
             new["metadata"] = dict(new_stored["metadata"])
-            return self.prepare_update(info, new, old, sub)
+            return self.prepare_update(info, new, old, sub, manager)
 
         res, _ = await self.update_with(r, request, mutate)
         return self.render_one(info, res, out)
@@ -331,7 +343,10 @@ class Handlers:
             )
         )
 
-    def prepare_update(self, info: ResourceInfo, new: Obj, old: Obj, sub: str | None) -> Obj | None:
+    def prepare_update(
+        self, info: ResourceInfo, new: Obj, old: Obj, sub: str | None, manager: str | None = None
+    ) -> Obj | None:
+        """The object an update writes; ``manager`` (not for applies) is recorded in managedFields."""
         want_rv = (new.get("metadata") or {}).get("resourceVersion")
         carry_metadata(new, old)
         if want_rv:
@@ -352,6 +367,8 @@ class Handlers:
             if strat.spec_changed(new, old):
                 new["metadata"]["generation"] = int(old["metadata"].get("generation") or 1) + 1
         admission.validate(info, new, old, sub)
+        if manager is not None:
+            new = managed_fields(old, new, manager, sub)
         return new
 
     # ------------------------------------------------------------------------------ deleting
@@ -482,6 +499,25 @@ class Handlers:
                 raise
             deleted.append(obj)
         return self.render_list(info, deleted, {"resourceVersion": str(at)}, out)
+
+
+def field_manager(request: Request) -> str:
+    """The fieldManager parameter, else the client's user agent up to its first "/" (as Kubernetes)."""
+    m = request.query_params.get("fieldManager")
+    if m:
+        if len(m) > 128:
+            raise errors.bad_request("fieldManager: Too long: may not be more than 128 bytes")
+        return m
+    ua = request.headers.get("user-agent", "")
+    return ua.split("/", 1)[0][:128] or "unknown"
+
+
+def managed_fields(old: Obj | None, new: Obj, manager: str, sub: str | None) -> Obj:
+    try:
+        out: Obj = managed.update_managed_fields(old, new, manager, subresource=sub or "")
+    except PatchError as e:
+        raise errors.APIError(e.code, e.reason, e.message) from None
+    return out
 
 
 def _deletable(r: ResourceInfo) -> bool:

@@ -108,7 +108,12 @@ def _yaml(data: bytes) -> Any:
     if not data.strip():
         raise errors.bad_request("the request body is empty")
     try:
-        return yaml.safe_load(data)
+        obj = yaml.safe_load(data)
+        # As Kubernetes converts YAML to JSON: keys become strings, timestamps text; text that
+        # cannot be JSON (lone surrogates) is refused.
+        return orjson.loads(orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS))
+    except (TypeError, orjson.JSONEncodeError) as e:
+        raise errors.bad_request(f"error converting YAML to JSON: {e}") from None
     except yaml.YAMLError as e:
         msg = str(e).replace("\n", " ")
         raise errors.bad_request(f"error converting YAML to JSON: {msg}") from None

@@ -17,9 +17,10 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 
-from skiff.apiserver import errors, negotiate
-from skiff.apiserver.handlers import Handlers, Route
+from skiff.apiserver import errors, negotiate, query
+from skiff.apiserver.handlers import Handlers, Route, field_manager
 from skiff.apiserver.negotiate import Output
+from skiff.apiserver.patch import apply as ssa
 from skiff.apiserver.resources import Obj, ResourceInfo
 
 MERGE = "application/merge-patch+json"
@@ -93,7 +94,12 @@ def _engine_error(e: Exception, info: ResourceInfo, name: str) -> errors.APIErro
 
 def _parse(ctype: str, raw: bytes) -> Any:
     if ctype == APPLY:
-        return negotiate.parse_body(raw, "application/yaml")
+        from skiff.apiserver.patch.errors import PatchError
+
+        try:
+            return ssa.parse_apply_body(raw)
+        except PatchError as e:
+            raise errors.APIError(e.code, e.reason, e.message) from None
     return negotiate.parse_body(raw, "application/json")
 
 
@@ -131,16 +137,15 @@ def _server_side_apply(info: ResourceInfo, current: Obj, patch: Any, request: Re
         raise errors.bad_request(
             "PATCH requests with apply content type require a fieldManager query parameter"
         )
-    force = request.query_params.get("force", "").lower() == "true"
-    ssa = _engine("apply")
-    if ssa is None:
-        # Until the apply engine lands: the applied configuration merges like a merge patch.
-        from skiff.apiserver.patch import apply_merge_patch
+    force = query.boolean(request.query_params, "force")
+    sub = _subresource(request)
+    if not current:
+        return ssa.apply_to_new(patch, manager, subresource=sub, kind=info.kind)
+    return ssa.server_side_apply(current, patch, manager, force=force, subresource=sub, kind=info.kind)
 
-        return apply_merge_patch(current, patch)
-    fn: Any = ssa.server_side_apply
-    result: Obj = fn(current, patch, manager=manager, force=force, kind=info.kind)
-    return result
+
+def _subresource(request: Request) -> str:
+    return "status" if request.scope["path"].rstrip("/").endswith("/status") else ""
 
 
 async def patch(
@@ -183,7 +188,7 @@ async def patch(
         pm = patched["metadata"]
         if pm.get("resourceVersion") in (None, ""):
             pm["resourceVersion"] = old["metadata"].get("resourceVersion")
-        return h.prepare_update(info, patched, old, sub)
+        return h.prepare_update(info, patched, old, sub, None if ctype == APPLY else field_manager(request))
 
     try:
         res, _ = await h.update_with(r, request, mutate)
@@ -192,7 +197,7 @@ async def patch(
             obj = apply_patch(info, ctype, {}, body, request)
             obj = h.decode_body(info, obj, r)
             obj["metadata"]["name"] = r.name
-            created = await h.create_object(info, obj, request, warnings)
+            created = await h.create_object(info, obj, request, warnings, track=False)
             return h.render_one(info, created, out, 201)
         raise
     return h.render_one(info, res, out)

@@ -190,3 +190,19 @@ def test_mirrored_ip_and_cidr_fields() -> None:
     node = core.Node(spec=core.NodeSpec(pod_cidr="10.244.1.0/24"))
     defaults.apply(node)
     assert node.spec.pod_cidrs == ["10.244.1.0/24"]
+
+
+def test_times_are_normalised_as_kubernetes_writes_them() -> None:
+    from skiff.api import coordination
+
+    lease = coordination.Lease(
+        metadata=ObjectMeta(name="n1", creation_timestamp="2024-01-01T02:00:00+02:00"),
+        spec=coordination.LeaseSpec(renew_time="2024-01-01T00:00:00.5+00:00", acquire_time="bogus"),
+    )
+    defaults.apply(lease)
+    assert lease.metadata.creation_timestamp == "2024-01-01T00:00:00Z"
+    assert lease.spec.renew_time == "2024-01-01T00:00:00.500000Z"
+    assert lease.spec.acquire_time == "bogus"  # left for validation to report
+    ev = core.Event(first_timestamp="2024-01-01T00:00:00.123Z", event_time="2024-01-01T00:00:00Z")
+    defaults.apply(ev)
+    assert (ev.first_timestamp, ev.event_time) == ("2024-01-01T00:00:00Z", "2024-01-01T00:00:00.000000Z")

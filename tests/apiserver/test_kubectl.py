@@ -84,6 +84,35 @@ def test_apply_twice_and_server_side(kubectl: Kubectl, ns: str) -> None:
     assert "serverside-applied" in apply("--server-side", name="ssa", image="busybox:1")
     apply("--server-side", name="ssa", image="busybox:3")
     assert image("ssa") == "busybox:3"
+    # Another manager changing a field kubectl owns: a conflict, unless forced.
+    manifest = POD.format(name="ssa", image="busybox:4")
+    res = kubectl.run(
+        "apply", "--server-side", "--field-manager=other", "-n", ns, "-f", "-", input=manifest, check=False
+    )
+    assert res.returncode != 0 and 'conflict with "kubectl"' in res.stderr
+    kubectl(
+        "apply",
+        "--server-side",
+        "--field-manager=other",
+        "--force-conflicts",
+        "-n",
+        ns,
+        "-f",
+        "-",
+        input=manifest,
+    )
+    assert image("ssa") == "busybox:4"
+    managers = kubectl(
+        "get",
+        "pod",
+        "ssa",
+        "-n",
+        ns,
+        "--show-managed-fields",
+        "-o",
+        "jsonpath={.metadata.managedFields[*].manager}",
+    )
+    assert "other" in managers.split()
 
 
 def test_replace_with_stale_object_conflicts(kubectl: Kubectl, ns: str) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from skiff.apiserver.patch.errors import PatchError
+from skiff.apiserver.patch.errors import PatchError, guard_depth
 from skiff.apiserver.patch.fieldpath import (
     ABSENT,
     Element,
@@ -37,6 +37,7 @@ from skiff.apiserver.patch.fieldpath import (
     diff_fields,
     encode_fields,
     field_values,
+    fields_v1_of,
     item_key,
     list_kind,
     path_string,
@@ -58,6 +59,8 @@ _STRIPPED: set[Path] = {
         "generation", "managedFields", "resourceVersion",
     )),
 }  # fmt: skip
+
+_STRIPPED_SET = frozenset(_STRIPPED)
 
 # Fields a write through an endpoint cannot change (Kubernetes' reset fields): not owned there.
 _IGNORED: dict[str, tuple[Path, ...]] = {
@@ -87,6 +90,7 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+@guard_depth
 def parse_apply_body(body: bytes | str) -> dict[str, Any]:
     """Decode an apply body (JSON or YAML) into an object; 400 when it is not one."""
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
@@ -162,7 +166,7 @@ class Manager:
             text += f" using {self.api_version}"
         return text
 
-    def encode(self) -> dict[str, Any]:
+    def encode(self, fields_v1: dict[str, Any] | None = None) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "manager": self.manager,
             "operation": self.operation,
@@ -171,7 +175,7 @@ class Manager:
         if self.time:
             entry["time"] = self.time
         entry["fieldsType"] = "FieldsV1"
-        entry["fieldsV1"] = encode_fields(self.fields)
+        entry["fieldsV1"] = encode_fields(self.fields) if fields_v1 is None else fields_v1
         if self.subresource:
             entry["subresource"] = self.subresource
         return entry
@@ -274,6 +278,7 @@ def _find(
 # ---- Update ---------------------------------------------------------------------------------
 
 
+@guard_depth
 def update_managed_fields(
     old: dict[str, Any] | None,
     new: dict[str, Any],
@@ -298,7 +303,6 @@ def update_managed_fields(
         raise PatchError("metadata must be an object", 400)
     schema = schema_for(kind or str(new.get("kind") or (old or {}).get("kind") or ""))
     skip = _ignored(subresource, ignored)
-    changed, removed = _diff_owned(ABSENT if old is None else old, new, schema, skip, map_members=True)
     managers = decode_managers(old)
     sent = (new.get("metadata") or {}).get("managedFields")
     if not subresource and isinstance(sent, list):
@@ -306,13 +310,21 @@ def update_managed_fields(
         # keep them); [] or [{}] is Kubernetes' reset.
         managers = [] if sent in ([], [{}]) else decode_managers(new) or managers
     uid = ((old or {}).get("metadata") or {}).get("uid")
+    out = dict(new)  # shares everything but metadata with `new`
+    out["metadata"] = {k: v for k, v in (new.get("metadata") or {}).items() if k != "managedFields"}
     if not managers and old is not None and uid:
         # An existing object without managedFields is not tracked by updates (Kubernetes
         # starts tracking on create, or on the next apply).
-        out = dict(new)
-        out["metadata"] = {k: v for k, v in new["metadata"].items() if k != "managedFields"}
         return out
     api_version = str(new.get("apiVersion") or "")
+    if not managers and old is None:
+        # A create: the creator owns every field; one walk straight to FieldsV1.
+        fields_v1 = fields_v1_of(new, schema, map_members=True, skip=frozenset(skip), stripped=_STRIPPED_SET)
+        if fields_v1:
+            creator = Manager(manager, "Update", api_version, now or now_rfc3339(), set(), subresource)
+            out["metadata"]["managedFields"] = [creator.encode(fields_v1)]
+        return out
+    changed, removed = _diff_owned(ABSENT if old is None else old, new, schema, skip, map_members=True)
     me = _find(managers, manager, "Update", api_version, subresource)
     for m in managers:
         if m is not me:
@@ -324,8 +336,6 @@ def update_managed_fields(
     if changed or me.time is None:
         me.time = now or now_rfc3339()
     me.fields = (me.fields - removed) | changed
-    out = dict(new)  # shares everything but metadata with `new`
-    out["metadata"] = dict(new.get("metadata") or {})
     return _store(out, managers)
 
 
@@ -362,6 +372,7 @@ def _check_uid(applied: dict[str, Any], live: dict[str, Any] | None) -> None:
         raise PatchError(f"Precondition failed: UID in precondition: {want}, UID in object meta: {have}", 409)
 
 
+@guard_depth
 def apply_to_new(
     applied: dict[str, Any],
     manager: str,
@@ -385,6 +396,7 @@ def apply_to_new(
     return _store(obj, [me])
 
 
+@guard_depth
 def server_side_apply(
     live: dict[str, Any],
     applied: dict[str, Any],

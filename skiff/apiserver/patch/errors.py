@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _REASONS = {
     400: "BadRequest",
@@ -43,3 +48,16 @@ class PatchError(Exception):
 
     def __repr__(self) -> str:
         return f"PatchError({self.message!r}, {self.code})"
+
+
+def guard_depth(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn Python's recursion limit on absurdly nested documents into a 422, not a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except RecursionError:
+            raise PatchError("the object or patch is nested too deeply", 422) from None
+
+    return wrapper

@@ -289,3 +289,63 @@ def _values_at(
     if in_free_map and path and path not in out:
         out[path] = MEMBER
     return out
+
+
+def fields_v1_of(
+    obj: Any,
+    schema: Field,
+    *,
+    map_members: bool = False,
+    skip: frozenset[Path] = frozenset(),
+    stripped: frozenset[Path] = frozenset(),
+) -> dict[str, Any]:
+    """encode_fields(field_values(obj) - stripped) in one walk, without building path tuples
+    for leaves (a create records every field of the object: this is its fast path)."""
+    node, _ = _fv1(obj, schema, (), map_members, skip, stripped)
+    return _sorted_node(node)
+
+
+def _fv1(
+    value: Any, field: Field, path: Path, members: bool, skip: frozenset[Path], stripped: frozenset[Path]
+) -> tuple[dict[str, Any], bool]:
+    """(the FieldsV1 node below `path`, whether `path` itself is owned)."""
+    if isinstance(value, dict):
+        node: dict[str, Any] = {}
+        fields, free = field.fields, field.free_map
+        for name, child in value.items():
+            child_path = (*path, ("f", name))
+            if child_path in skip:
+                continue
+            key = "f:" + name
+            if child is None or isinstance(child, str | bool | int | float):
+                if child_path not in stripped:
+                    node[key] = {}
+                continue
+            sub, owned = _fv1(child, fields.get(name, NO_FIELD), child_path, members, skip, stripped)
+            owned = (owned or free) and child_path not in stripped
+            if sub:
+                if owned:
+                    sub = {".": {}, **sub}
+                node[key] = sub
+            elif owned:
+                node[key] = {}
+        owned_self = bool(path) and (not value or (members and free))
+        return node, owned_self
+    if isinstance(value, list):
+        kind = list_kind(field)
+        if kind == "atomic":
+            return {}, bool(path)
+        node = {}
+        if kind == "set":
+            for item in value:
+                node["v:" + dump(item)] = {}
+            return node, False
+        for i, item in enumerate(value):
+            elem = item_key(item, field, path, False) or ("i", str(i))
+            key = f"{elem[0]}:{elem[1]}"
+            if key in node:
+                continue
+            sub, _ = _fv1(item, field, (*path, elem), members, skip, stripped)
+            node[key] = {".": {}, **sub} if sub else {}
+        return node, False
+    return {}, bool(path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from skiff.apiserver.patch.errors import PatchError
+from skiff.apiserver.patch.errors import PatchError, guard_depth
 from skiff.apiserver.patch.jsonvalue import deep_copy, json_equal, type_name
 
 CONTENT_TYPE = "application/json-patch+json"
@@ -219,6 +219,7 @@ def validate_json_patch(patch: Any) -> list[dict[str, Any]]:
     return patch
 
 
+@guard_depth
 def apply_json_patch(doc: Any, patch: Any) -> Any:
     """Apply a JSON patch (a list of operations) to a JSON document; the input is not modified.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from skiff.apiserver.patch.errors import PatchError
+from skiff.apiserver.patch.errors import PatchError, guard_depth
 from skiff.apiserver.patch.jsonvalue import deep_copy
 
 CONTENT_TYPE = "application/merge-patch+json"
@@ -29,6 +29,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
+@guard_depth
 def apply_merge_patch(obj: dict[str, Any], patch: Any) -> dict[str, Any]:
     """Apply a merge patch to a Kubernetes object; the patch must be a JSON object (else 400)."""
     if not isinstance(patch, dict):

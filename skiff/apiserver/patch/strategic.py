@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from skiff.apiserver.patch.errors import PatchError
+from skiff.apiserver.patch.errors import PatchError, guard_depth
 from skiff.apiserver.patch.jsonvalue import deep_copy, json_equal
 from skiff.apiserver.patch.schema import NO_FIELD, Field, schema_for
 
@@ -41,11 +41,13 @@ ERR_NO_LIST_OF_LISTS = "lists of lists are not supported"
 ERR_RETAIN_KEYS_MISMATCH = "patch content doesn't match retainKeys list"
 
 
+@guard_depth
 def apply_strategic_patch(obj: dict[str, Any], patch: Any, kind: str) -> dict[str, Any]:
     """Apply a strategic merge patch to an object of `kind`; neither input is modified."""
     return strategic_merge(obj, patch, schema_for(kind))
 
 
+@guard_depth
 def strategic_merge(obj: dict[str, Any], patch: Any, schema: Field) -> dict[str, Any]:
     """Apply a strategic merge patch with an explicit schema (see schema.Field)."""
     if not isinstance(patch, dict):

@@ -26,6 +26,7 @@ from skiff.apiserver.patch.fieldpath import (
     dump,
     encode_fields,
     field_values,
+    fields_v1_of,
     path_string,
 )
 from skiff.apiserver.patch.jsonvalue import json_equal
@@ -324,7 +325,7 @@ elements = st.one_of(
 path_sets = st.sets(st.lists(elements, min_size=1, max_size=4).map(tuple), max_size=8)
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None, max_examples=40)
 @given(path_sets)
 def test_fieldsv1_round_trips(paths: set[Path]) -> None:
     assert decode_fields(encode_fields(paths)) == paths
@@ -390,7 +391,7 @@ steps = st.lists(
 )
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None, max_examples=40)
 @given(steps)
 def test_random_apply_sequences(sequence: list[tuple[str, dict[str, Any], bool]]) -> None:
     obj: dict[str, Any] = {}
@@ -660,3 +661,23 @@ def test_kubernetes_upgrade_client_side_to_server_side_apply() -> None:
     assert out["spec"]["terminationGracePeriodSeconds"] == 100000
     assert out["spec"]["containers"][0]["image"] == "my-image-new"
     assert out["metadata"]["labels"] == {"app": "new"}
+
+
+@settings(deadline=None, max_examples=60)
+@given(configs, st.booleans(), odd_values)
+def test_create_fast_path_matches_the_general_one(cfg: Any, members: bool, x: Any) -> None:
+    cfg["spec"]["extra"] = x
+    cfg["status"] = {"phase": "Running"}
+    cfg["metadata"]["annotations"] = {"k": {"deep": x}}
+    schema = schema_for("Pod")
+    values = field_values(cfg, schema, map_members=members, skip=frozenset({(("f", "status"),)}))
+    for path in [(("f", "apiVersion"),), (("f", "kind"),), (("f", "metadata"), ("f", "name"))]:
+        values.pop(path, None)
+    fast = fields_v1_of(
+        cfg,
+        schema,
+        map_members=members,
+        skip=frozenset({(("f", "status"),)}),
+        stripped=frozenset({(("f", "apiVersion"),), (("f", "kind"),), (("f", "metadata"), ("f", "name"))}),
+    )
+    assert fast == encode_fields(values)

@@ -270,14 +270,14 @@ values = st.recursive(
 )
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None, max_examples=40)
 @given(st.lists(keys, max_size=5))
 def test_pointer_escaping_round_trips(tokens: list[str]) -> None:
     pointer = "".join("/" + escape_token(t) for t in tokens)
     assert parse_pointer(pointer) == tokens
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None, max_examples=40)
 @given(st.dictionaries(keys, values, max_size=4), keys, values)
 def test_add_then_remove_restores(doc: dict[str, Any], key: str, value: Any) -> None:
     if key in doc:
@@ -288,7 +288,7 @@ def test_add_then_remove_restores(doc: dict[str, Any], key: str, value: Any) -> 
     assert apply_json_patch(added, [{"op": "remove", "path": path}]) == doc
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None, max_examples=40)
 @given(st.dictionaries(keys, values, min_size=1, max_size=4))
 def test_test_whole_document_passes(doc: dict[str, Any]) -> None:
     assert apply_json_patch(doc, [{"op": "test", "path": "", "value": doc}]) == doc

@@ -83,7 +83,7 @@ json_scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
 json_values = st.recursive(
     json_scalars,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
-    max_leaves=20,
+    max_leaves=10,
 )
 json_docs = st.dictionaries(st.text(max_size=4), json_values, max_size=5)
 
@@ -94,14 +94,14 @@ def _without_nulls(value: Any) -> Any:
     return value
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None, max_examples=40)
 @given(json_docs)
 def test_patch_with_itself_is_identity_without_nulls(doc: dict[str, Any]) -> None:
     # Merging a document with itself yields the document, minus the keys whose value is null.
     assert merge_patch(doc, doc) == _without_nulls(doc)
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None, max_examples=40)
 @given(json_docs, json_docs)
 def test_patch_keys_win_and_is_idempotent(doc: dict[str, Any], patch: dict[str, Any]) -> None:
     once = merge_patch(doc, patch)
@@ -113,7 +113,7 @@ def test_patch_keys_win_and_is_idempotent(doc: dict[str, Any], patch: dict[str, 
             assert once[key] == value
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None, max_examples=40)
 @given(json_docs, json_docs)
 def test_inputs_not_modified(doc: dict[str, Any], patch: dict[str, Any]) -> None:
     import copy

@@ -56,7 +56,7 @@ def _only_patch_errors(fn: Any, *args: Any, **kw: Any) -> None:
         assert err.message
 
 
-@settings(deadline=None, max_examples=150)
+@settings(deadline=None, max_examples=100)
 @given(bodies)
 def test_strategic_and_merge(body: dict[str, Any]) -> None:
     _only_patch_errors(apply_strategic_patch, POD, body, "Pod")
@@ -73,13 +73,13 @@ ops = st.fixed_dictionaries(
 )
 
 
-@settings(deadline=None, max_examples=150)
+@settings(deadline=None, max_examples=100)
 @given(st.lists(ops, max_size=4))
 def test_json_patch(patch: list[dict[str, Any]]) -> None:
     _only_patch_errors(apply_json_patch, POD, patch)
 
 
-@settings(deadline=None, max_examples=150)
+@settings(deadline=None, max_examples=100)
 @given(bodies, st.booleans())
 def test_apply_and_update(body: dict[str, Any], force: bool) -> None:
     body = {"apiVersion": "v1", "kind": "Pod", **body}
@@ -87,3 +87,21 @@ def test_apply_and_update(body: dict[str, Any], force: bool) -> None:
     _only_patch_errors(apply_to_new, body, "m")
     _only_patch_errors(update_managed_fields, POD, body, "m")
     _only_patch_errors(update_managed_fields, None, body, "m")
+
+
+def test_deeply_nested_documents_are_refused_cleanly() -> None:
+    deep: dict[str, Any] = {}
+    cur = deep
+    for _ in range(5000):
+        cur["a"] = {}
+        cur = cur["a"]
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": deep}
+    for fn, args in (
+        (apply_merge_patch, (POD, deep)),
+        (apply_strategic_patch, (POD, deep, "Pod")),
+        (apply_json_patch, (POD, [{"op": "add", "path": "/x", "value": deep}])),
+        (server_side_apply, (POD, body, "m")),
+        (apply_to_new, (body, "m")),
+        (update_managed_fields, (None, body, "m")),
+    ):
+        _only_patch_errors(fn, *args)

@@ -1,0 +1,90 @@
+"""kubectl logs and exec through the API server to a real skiff kubelet (process runtime)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.apiserver.helpers import Kubectl
+from tests.fixtures.apiserver import APIServerHandle, free_port
+
+POD = """
+apiVersion: v1
+kind: Pod
+metadata: {name: hello}
+spec:
+  nodeName: NODE
+  containers:
+  - name: main
+    image: busybox
+    command: ["sh", "-c", "echo hello; echo world; while true; do sleep 1; done"]
+"""
+
+
+@pytest.fixture
+def kubelet(apiserver: APIServerHandle, tmp_path: Path) -> Iterator[str]:
+    node = "proxy-node"
+    log = open(tmp_path / "kubelet.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "skiff",
+            "kubelet",
+            "--kubeconfig",
+            apiserver.kubeconfig,
+            "--node-name",
+            node,
+            "--runtime",
+            "process",
+            "--port",
+            str(free_port()),
+            "--address",
+            "127.0.0.1",
+            "--root-dir",
+            str(tmp_path / "kubelet"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield node
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
+
+
+def test_logs_and_exec(apiserver: APIServerHandle, kubelet: str, tmp_path: Path) -> None:
+    k = Kubectl(apiserver.kubeconfig, tmp_path / "cache")
+    deadline = time.monotonic() + 60
+    while k.run("get", "node", kubelet, check=False).returncode != 0:
+        assert time.monotonic() < deadline, "the kubelet did not register"
+        time.sleep(0.2)
+    k("apply", "-f", "-", input=POD.replace("NODE", kubelet))
+    k("wait", "--for=condition=Ready", "pod/hello", "--timeout=60s")
+    deadline = time.monotonic() + 30
+    while k("logs", "hello").split() != ["hello", "world"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert k("logs", "hello", "--tail=1").split() == ["world"]
+    follow = k.popen("logs", "-f", "hello")
+    try:
+        assert follow.stdout is not None
+        assert [follow.stdout.readline().strip() for _ in range(2)] == ["hello", "world"]
+    finally:
+        follow.terminate()
+        follow.wait(10)
+    assert k("exec", "hello", "--", "sh", "-c", "echo out").strip() == "out"
+    res = k.run("exec", "hello", "--", "sh", "-c", "echo err >&2; exit 3", check=False)
+    assert res.returncode == 3 and "err" in res.stderr
+    assert k("exec", "-i", "hello", "--", "cat", input="piped\n").strip() == "piped"
