@@ -274,7 +274,11 @@ class Handlers:
         causes = info.strategy.validate(obj, None)
         if causes:
             raise errors.invalid(info.group, info.kind, obj["metadata"].get("name", ""), causes)
-        if track:
+        # managedFields start with a create that names its fieldManager (kubectl does): computing
+        # them is half the cost of a create, and clients that name no manager (the official client,
+        # bulk creators) never read them. Such objects stay untracked until an apply, as objects
+        # older than server-side apply are in Kubernetes ("before-first-apply").
+        if track and request.query_params.get("fieldManager"):
             obj = managed_fields(None, obj, field_manager(request), None)
         dry = request.query_params.get("dryRun") == "All"
         return await self.storage.create(info, obj, dry)

@@ -12,6 +12,7 @@ import binascii
 import os
 import ssl
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,12 +48,18 @@ class KubeConfig:
         return self.server.startswith("https://")
 
     def bearer_token(self) -> str | None:
-        """The token, re-read from token_file each call (projected tokens rotate)."""
+        """The token; a token_file is re-read at most once a minute (projected tokens rotate)."""
         if self.token_file:
+            now = time.monotonic()
+            cached = self.extra.get("_token")
+            if cached is not None and now - cached[1] < 60.0:
+                return str(cached[0])
             try:
-                return Path(self.token_file).read_text().strip()
+                token = Path(self.token_file).read_text().strip()
             except OSError as e:
                 raise KubeconfigError(f"cannot read token file {self.token_file}: {e.strerror}") from None
+            self.extra["_token"] = (token, now)
+            return token
         return self.token
 
     def ssl_context(self) -> ssl.SSLContext | bool:
