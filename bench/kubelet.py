@@ -109,7 +109,7 @@ def _all_running(pod: core.Pod) -> bool:
 
 
 async def startup_run(runtime: str, pods: int, rate: float) -> dict[str, float]:
-    with tempfile.TemporaryDirectory(prefix="skiff-bench-") as tmpdir:
+    with tempfile.TemporaryDirectory(prefix="skiff-kubelet-bench-") as tmpdir:
         procs = Procs(Path(tmpdir))
         try:
             kubeconfig = await start_apiserver(procs)
@@ -216,7 +216,7 @@ def _rss_mib(pid: int) -> float:
 
 
 async def hollow_run(count: int, settle: float, cap: float) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="skiff-bench-") as tmpdir:
+    with tempfile.TemporaryDirectory(prefix="skiff-kubelet-bench-") as tmpdir:
         procs = Procs(Path(tmpdir))
         try:
             kubeconfig = await start_apiserver(procs)

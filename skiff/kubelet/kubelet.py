@@ -54,6 +54,7 @@ class Kubelet:
         http: httpx.AsyncClient | None = None,
         lease_period: float = 10.0,
         status_period: float = 10.0,
+        gate: asyncio.Semaphore | None = None,
     ) -> None:
         self.client = client
         self.runtime = runtime
@@ -94,6 +95,7 @@ class Kubelet:
             lease_period=lease_period,
             status_period=status_period,
             report_usage=runtime.name != "hollow",
+            gate=gate,
         )
         self.ctx = WorkerContext(
             node=node,
@@ -119,7 +121,16 @@ class Kubelet:
         if self.serve:
             self.server = KubeletServer(self.runtime, self.lookup)
             self.agent.port = await self.server.start(port=self.port)
-        await self.agent.register()
+        delay = 0.5
+        while True:
+            try:
+                await self.agent.register()
+                break
+            except ClientError as exc:
+                # The API server is not there yet (or refused): keep trying, as a kubelet does.
+                log.warning("node registration failed (retrying): %s", exc, extra={"kv": {"node": self.node}})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
         self.agent.start()
         await self.refresh()
         if self.own_informer:
@@ -169,11 +180,8 @@ class Kubelet:
         await self.runtime.close()
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        await self.start()
-        try:
-            await stop.wait()
-        finally:
-            await self.stop()
+        await _until_stopped(self.start(), stop)
+        await self.stop()
 
     # ------------------------------------------------------------------ pod events
 
@@ -366,13 +374,15 @@ class HollowKubelets:
         make_runtime: Callable[[str], Runtime],
         config: KubeletConfig | None = None,
         lease_period: float = 10.0,
-        register_concurrency: int = 32,
+        register_concurrency: int = 8,
+        heartbeat_concurrency: int = 24,
     ) -> None:
         self.client = client
         self.recorder = EventRecorder(client, "kubelet", host=prefix)
         self.http = httpx.AsyncClient(trust_env=False)
         self.names = [f"{prefix}-{i}" for i in range(count)]
         self.kubelets: dict[str, Kubelet] = {}
+        gate = asyncio.Semaphore(heartbeat_concurrency)
         for name in self.names:
             self.kubelets[name] = Kubelet(
                 client,
@@ -387,6 +397,7 @@ class HollowKubelets:
                 http=self.http,
                 lease_period=lease_period,
                 status_period=60.0,
+                gate=gate,
             )
         self.informer: Informer[core.Pod] | None = None
         self.register_concurrency = register_concurrency
@@ -397,13 +408,7 @@ class HollowKubelets:
 
         async def one(k: Kubelet) -> None:
             async with sem:
-                for attempt in range(5):
-                    try:
-                        await k.start()
-                        return
-                    except ClientError as exc:
-                        log.warning("hollow node %s: %s (retrying)", k.node, exc)
-                        await asyncio.sleep(1 + attempt)
+                await k.start()
 
         t0 = time.monotonic()
         await asyncio.gather(*(one(k) for k in self.kubelets.values()))
@@ -441,11 +446,24 @@ class HollowKubelets:
         await self.http.aclose()
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        await self.start()
-        try:
-            await stop.wait()
-        finally:
-            await self.stop()
+        await _until_stopped(self.start(), stop)
+        await self.stop()
+
+
+async def _until_stopped(starting: Awaitable[None], stop: asyncio.Event) -> None:
+    """Runs `starting`, then waits for stop; a stop during start cancels the start."""
+    task = asyncio.ensure_future(starting)
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            task.result()  # a failed start raises here
+            await stopper
+    finally:
+        for t in (task, stopper):
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
 
 
 async def run(start: Callable[[asyncio.Event], Awaitable[None]]) -> None:

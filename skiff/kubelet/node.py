@@ -7,7 +7,7 @@
 - Renews the Lease kube-node-lease/NODE every `lease_period` (10 s): the heartbeat the node lifecycle
   controller watches.
 - Every `status_period` (10 s) recomputes the conditions Ready, MemoryPressure, DiskPressure, PIDPressure
-  from the machine and PATCHes node status when something changed (at least every minute).
+  from the machine and PATCHes node status when something changed (at least every 5 minutes).
 - Measured usage goes into the annotation `skiff.io/usage` ({"cpu": "1250m", "memory": "<bytes>",
   "time": RFC 3339}), where the scheduler's LoadAware plugin reads it.
 """
@@ -38,6 +38,9 @@ USAGE_ANNOTATION = "skiff.io/usage"
 LEASE_NAMESPACE = "kube-node-lease"
 LEASE_DURATION = 40
 MAX_IMAGES = 50
+# Unchanged node status is still reported this often (Kubernetes' nodeStatusReportFrequency); the Lease
+# is the heartbeat.
+STATUS_REPORT_PERIOD = 300.0
 # Eviction-style thresholds for the pressure conditions.
 MEMORY_PRESSURE_BYTES = 100 * 1024 * 1024
 DISK_PRESSURE_FRACTION = 0.10
@@ -145,6 +148,7 @@ class NodeAgent:
         lease_period: float = 10.0,
         status_period: float = 10.0,
         report_usage: bool = True,
+        gate: asyncio.Semaphore | None = None,
     ) -> None:
         self.client = client
         self.runtime = runtime
@@ -156,6 +160,8 @@ class NodeAgent:
         self.lease_period = lease_period
         self.status_period = status_period
         self.report_usage = report_usage
+        # Many nodes sharing one client (hollow) queue here, not in the HTTP pool (whose queue is slow).
+        self.gate = gate or asyncio.Semaphore(4)
         self.uid = ""
         self.lease: Lease | None = None
         self._sent: dict[str, Any] | None = None
@@ -300,7 +306,7 @@ class NodeAgent:
             await self.client.patch(
                 core.Node, self.name, {"metadata": {"annotations": {USAGE_ANNOTATION: self._usage(info)}}}
             )
-        fresh = self._sent is not None and time.monotonic() - self._sent_at < 60
+        fresh = self._sent is not None and time.monotonic() - self._sent_at < STATUS_REPORT_PERIOD
         if not force and fresh and _without_heartbeats(status) == _without_heartbeats(self._sent or {}):
             return
         await self.client.patch(core.Node, self.name, {"status": status}, subresource="status")
@@ -326,14 +332,16 @@ class NodeAgent:
             if now >= next_lease:
                 next_lease = now + self.lease_period
                 try:
-                    await self.renew_lease()
+                    async with self.gate:
+                        await self.renew_lease()
                 except (ClientError, OSError) as exc:
                     log.warning("lease renewal failed: %s", exc, extra={"kv": {"node": self.name}})
                     next_lease = now + min(self.lease_period, 2.0)
             if now >= next_status:
                 next_status = now + self.status_period
                 try:
-                    await self.update_status()
+                    async with self.gate:
+                        await self.update_status()
                 except (ClientError, OSError) as exc:
                     log.warning("node status update failed: %s", exc, extra={"kv": {"node": self.name}})
 
