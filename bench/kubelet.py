@@ -198,7 +198,7 @@ async def _measure(client: Client, node: str, runtime: str, pods: int, rate: flo
 
         dc = docker.from_env()
         try:
-            while time.monotonic() < end and dc.containers.list(
+            while time.monotonic() < end and dc.api.containers(
                 all=True, filters={"label": f"io.skiff.node={node}"}
             ):
                 await asyncio.sleep(0.5)
