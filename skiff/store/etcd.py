@@ -447,8 +447,9 @@ class EtcdStore(Store):
                         break
                     if resp.compact_revision:
                         raise CompactedError(next_rev, resp.compact_revision)
-                    if resp.canceled:
+                    if resp.canceled:  # e.g. the member lost its leader: try the next one
                         log.info("etcd cancelled a watch on %s: %s; resuming", prefix, resp.cancel_reason)
+                        self._failover(gen)
                         break
                     failing_since = None
                     delay = 0.02
