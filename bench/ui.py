@@ -165,7 +165,9 @@ def main() -> None:
             for run in range(args.runs):
                 browser = Browser()
                 try:
-                    results.append(one_run(browser, data, server, run, args.burst, args.pods + run * args.burst))
+                    results.append(
+                        one_run(browser, data, server, run, args.burst, args.pods + run * args.burst)
+                    )
                 finally:
                     browser.close()
         finally:
@@ -174,10 +176,7 @@ def main() -> None:
     print(f"dashboard with {args.nodes} nodes, {args.pods} pods (+{args.burst} per run), {args.runs} runs")
     for key in results[0]:
         values = [r[key] for r in results]
-        print(
-            f"{key}: median {statistics.median(values):.0f} "
-            f"(min {min(values):.0f}, max {max(values):.0f})"
-        )
+        print(f"{key}: median {statistics.median(values):.0f} (min {min(values):.0f}, max {max(values):.0f})")
 
 
 if __name__ == "__main__":
