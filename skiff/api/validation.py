@@ -116,7 +116,7 @@ def forbidden(field: str, detail: str) -> FieldError:
 
 
 def too_long(field: str, max_len: int) -> FieldError:
-    return FieldError(TOO_LONG, field, _OMIT, f"must have at most {max_len} bytes")
+    return FieldError(TOO_LONG, field, _OMIT, f"may not be more than {max_len} bytes")
 
 
 def not_found(field: str, value: Any) -> FieldError:
@@ -148,7 +148,7 @@ NameFn = Callable[[str], list[str]]
 
 _NON_NEGATIVE = "must be greater than or equal to 0"
 _PORT_RANGE = "must be between 1 and 65535, inclusive"
-_IANA_SVC = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])*")
+_IANA_SVC_CHARS = re.compile(r"[-a-z0-9]+")
 _HAS_LETTER = re.compile(r"[a-z]")
 _TOTAL_ANNOTATION_SIZE = 256 * 1024
 
@@ -167,7 +167,7 @@ def validate_labels(labels: Mapping[str, str] | None, path: str) -> list[FieldEr
         for msg in is_qualified_name(k):
             errs.append(invalid(path, k, msg))
         for msg in is_valid_label_value(v):
-            errs.append(invalid(f"{path}[{k}]", v, msg))
+            errs.append(invalid(path, v, msg))
     return errs
 
 
@@ -263,12 +263,14 @@ def port_name_errors(name: str) -> list[str]:
     errs = []
     if len(name) > 15:
         errs.append("must be no more than 15 characters")
-    if not _IANA_SVC.fullmatch(name):
+    if not _IANA_SVC_CHARS.fullmatch(name):
         errs.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
     if "--" in name:
         errs.append("must not contain consecutive hyphens")
     if not _HAS_LETTER.search(name):
         errs.append("must contain at least one letter (a-z)")
+    if name.startswith("-") or name.endswith("-"):
+        errs.append("must not begin or end with a hyphen")
     return errs
 
 

@@ -61,6 +61,7 @@ class SchedulingQueue:
         self._seq = itertools.count()
         self.scheduling_cycle = 0
         self.move_request_cycle = -1
+        self._last_sweep = float("-inf")
         self.ready = asyncio.Event()
         self.on_gated: Callable[[PodInfo, Any], None] = lambda pod, status: None
 
@@ -150,11 +151,15 @@ class SchedulingQueue:
     # ------------------------------------------------------------ scheduler side
 
     def flush(self) -> None:
+        """Backoff expiries every call; the 5-minute sweep of unschedulable pods at most once a second."""
         now = self.clock()
         while self._backoff and self._backoff[0][0] <= now:
             _, _, ver, q = heapq.heappop(self._backoff)
             if q.version == ver and q.where == "backoff":
                 self._to_active(q)
+        if now - self._last_sweep < 1.0:
+            return
+        self._last_sweep = now
         for q in list(self.pods.values()):
             if q.where == "unschedulable" and now - q.timestamp >= self.unschedulable_timeout:
                 self._enqueue(q)

@@ -250,6 +250,9 @@ class Scheduler:
         self, q: QueuedPod, message: str, unschedulable: bool = True, plugins: set[str] | None = None
     ) -> None:
         pod = q.pod
+        if self.pods.has_synced and self.pods.get(pod.name, pod.namespace) is None:
+            self.queue.done(q)  # deleted meanwhile: nothing to retry
+            return
         self.stats.failed += 1
         self._event(pod, "Warning", "FailedScheduling", message)
         self._spawn(self._set_unschedulable(pod, message))

@@ -289,7 +289,7 @@ def test_misc_spec_fields() -> None:
     labelled.metadata.labels = {"bad key": "v", "ok": "-bad"}
     got = errors(validation.validate(labelled))
     assert any(e.startswith('metadata.labels: Invalid value: "bad key"') for e in got)
-    assert any(e.startswith('metadata.labels[ok]: Invalid value: "-bad"') for e in got)
+    assert any(e.startswith('metadata.labels: Invalid value: "-bad"') for e in got)
 
 
 def test_pod_update_rules() -> None:
@@ -578,3 +578,19 @@ def test_validate_dict_applies_status_rules_to_status_changes() -> None:
     ]
     relabelled = {**old, "metadata": {**old["metadata"], "labels": {"a": "b"}}}
     assert validation.validate_dict("v1", "Pod", relabelled, old=old) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "problems"),
+    [
+        ("http", []),
+        ("web-1", []),
+        ("-http", ["must not begin or end with a hyphen"]),
+        ("Http", ["must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)"]),
+        ("a--b", ["must not contain consecutive hyphens"]),
+        ("1234", ["must contain at least one letter (a-z)"]),
+        ("abcdefghijklmnop", ["must be no more than 15 characters"]),
+    ],
+)
+def test_port_names(name: str, problems: list[str]) -> None:
+    assert validation.port_name_errors(name) == problems
