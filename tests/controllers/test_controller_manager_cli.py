@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from skiff.api.core import Node
@@ -32,10 +33,12 @@ def holder(apiserver: Any) -> str:
     )  # fmt: skip
 
 
-async def test_controller_manager_leads_acts_and_releases_on_sigterm(apiserver: Any) -> None:
+async def test_controller_manager_leads_acts_and_releases_on_sigterm(apiserver: Any, tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "skiff", "controller-manager", "--kubeconfig", apiserver.kubeconfig, *FLAGS]
-    first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    second = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    with open(logs[0], "wb") as out1, open(logs[1], "wb") as out2:
+        first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=out1)
+        second = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=out2)
     try:
         async with Client.from_kubeconfig(apiserver.kubeconfig) as client:
             # A node whose kubelet never renews its lease: whichever instance leads taints it.
@@ -54,8 +57,9 @@ async def test_controller_manager_leads_acts_and_releases_on_sigterm(apiserver: 
             # Stop both (SIGTERM): they exit 0 and the leader hands the lease back.
             for p in (first, second):
                 p.send_signal(signal.SIGTERM)
-            for p in (first, second):
-                assert p.wait(30) == 0, p.stderr.read().decode() if p.stderr else ""
+            for p, log in zip((first, second), logs, strict=True):
+                assert p.wait(30) == 0, log.read_text()
+            assert "became leader" in logs[0].read_text() + logs[1].read_text()
             assert holder(apiserver) == ""
     finally:
         for p in (first, second):
