@@ -29,7 +29,8 @@ PREFIX = "/registry/"
 # Events kept per resource for watches that resume from a resourceVersion (tests shrink it to reach 410).
 WINDOW = int(os.environ.get("SKIFF_WATCH_CACHE_WINDOW", "20000"))
 TICK = 0.25  # how often due watch timeouts and bookmarks are checked
-WATCHER_QUEUE = 20000  # events a watcher may fall behind before it is ended with 410
+# Events a watcher may fall behind before it is ended with 410 (tests shrink it).
+WATCHER_QUEUE = int(os.environ.get("SKIFF_WATCHER_QUEUE", "20000"))
 
 Obj = dict[str, Any]
 
@@ -79,7 +80,7 @@ class Watcher:
         self.due = float("inf")  # loop time of its next timeout or bookmark (the ticker wakes it)
 
     def offer(self, ch: Change) -> None:
-        if ch.rv <= self.after_rv:
+        if ch.rv <= self.after_rv or self.expired is not None:
             return
         if self.namespace is not None and ch.namespace != self.namespace:
             return

@@ -159,6 +159,10 @@ async def watch(h: Handlers, r: Route, request: Request, out: Output) -> Respons
                 # Send the headers at once: clients wait for them before they count the watch open.
                 yield b""
             while True:
+                if w.expired is not None:
+                    # Nothing after the gap may be sent: the client must relist.
+                    yield error_line(errors.expired(w.expired))
+                    return
                 if w.queue:
                     gap = last_write + COALESCE - loop.time()
                     if gap > 0:
@@ -171,9 +175,6 @@ async def watch(h: Handlers, r: Route, request: Request, out: Output) -> Respons
                         last_rv = ch.rv
                     yield b"".join(lines)
                     continue
-                if w.expired is not None:
-                    yield error_line(errors.expired(w.expired))
-                    return
                 now = loop.time()
                 if now >= deadline:
                     return
