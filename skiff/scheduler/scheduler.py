@@ -306,12 +306,19 @@ class Scheduler:
     async def _binding_cycle(
         self, q: QueuedPod, fw: Framework, state: CycleState, pod: PodInfo, node: str
     ) -> None:
-        st: Status | None = await fw.wait_on_permit(pod)
-        if st is not None and st.ok:
-            async with self.bind_sem:
-                st = await fw.run_pre_bind(state, pod, node)
-                if st is None:
-                    st = await fw.run_bind(state, pod, node)
+        st: Status | None
+        try:
+            st = await fw.wait_on_permit(pod)
+            if st is not None and st.ok:
+                async with self.bind_sem:
+                    st = await fw.run_pre_bind(state, pod, node)
+                    if st is None:
+                        st = await fw.run_bind(state, pod, node)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            log.exception("binding cycle of %s failed", pod.key)
+            st = Status(Code.ERROR, [str(e) or type(e).__name__])
         if st is not None and st.ok:
             fw.run_post_bind(state, pod, node)
             self.stats.bound += 1
@@ -340,8 +347,8 @@ class Scheduler:
             await self.bind_client.bind(pod.namespace, pod.name, node, uid=pod.uid or None)
         except ApiError as e:
             return Status(Code.ERROR, [e.message if hasattr(e, "message") else str(e)])
-        except ClientError as e:
-            return Status(Code.ERROR, [str(e)])
+        except Exception as e:  # a binding that fails in any way is retried, never lost
+            return Status(Code.ERROR, [str(e) or type(e).__name__])
         return Status(Code.SUCCESS)
 
     async def _preempt(self, pod: PodInfo, node: str, victims: list[PodInfo]) -> None:
