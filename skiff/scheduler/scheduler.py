@@ -280,6 +280,12 @@ class Scheduler:
             post = fw.run_post_filter(state, pod, e.diagnosis)
             if post.nominated_node:
                 self.stats.preemptions += 1
+                # Remember at once (before the API echoes it) that this pod waits for that node and
+                # that its victims are going: the next attempt must not preempt again elsewhere.
+                pod.nominated_node_name = post.nominated_node
+                self.handle.nominated[pod.key] = (pod, post.nominated_node)
+                for v in post.victims:
+                    v.deleting = True
                 self._spawn(self._preempt(pod, post.nominated_node, post.victims))
             self._failed(q, e.message, plugins=e.diagnosis.plugins)
             return
