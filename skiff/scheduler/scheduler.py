@@ -384,6 +384,7 @@ class Scheduler:
     async def loop(self) -> None:
         """Schedule while leading. The loop itself never awaits a round trip."""
         n = 0
+        last_yield = time.monotonic()
         while not self.stopped.is_set():
             if not self.leading.is_set():
                 await self.leading.wait()
@@ -403,7 +404,9 @@ class Scheduler:
                 with contextlib.suppress(Exception):
                     self.queue.add_backoff(q)
             n += 1
-            if n % 8 == 0:
+            now = time.monotonic()
+            if n % 8 == 0 or now - last_yield > 0.005:
+                last_yield = now
                 await asyncio.sleep(0)  # let watch events and binding answers in
 
     # ------------------------------------------------------------ running
