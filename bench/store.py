@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import os
 import platform
+import resource
 import statistics
 import sys
 import tempfile
@@ -25,6 +26,16 @@ from skiff.store import Store, open_store
 from skiff.store.sqlite import SQLiteStore
 
 VALUE = b'{"kind":"Pod","apiVersion":"v1","metadata":{"name":"x"}}' + b" " * 900  # about 1 KiB, like a pod
+
+
+range_cpu_ms: list[float] = []
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process (all threads): unlike wall time, it does not grow when other work
+    shares the machine's cores."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 async def creates_per_second(store: Store, prefix: str, n: int, concurrency: int) -> float:
@@ -102,11 +113,13 @@ async def range_ms(store: Store, prefix: str, n: int) -> float:
     for i in range(0, n, 500):
         await asyncio.gather(*(store.create(f"{prefix}{j:06d}", VALUE) for j in range(i, min(n, i + 500))))
     times = []
+    cpu = cpu_seconds()
     for _ in range(5):
         t = time.perf_counter()
         r = await store.range(prefix)
         times.append(time.perf_counter() - t)
         assert len(r.kvs) == n
+    range_cpu_ms.append((cpu_seconds() - cpu) / 5 * 1e3)
     return statistics.median(times) * 1e3
 
 
@@ -115,7 +128,9 @@ async def sqlite_run(path: str) -> dict[str, float]:
     store = SQLiteStore(path, compact_interval=0)
     await store.start()
     try:
+        cpu = cpu_seconds()
         out["sqlite creates/s, 64 writers"] = await creates_per_second(store, "/registry/a/", 20_000, 64)
+        out["sqlite CPU us per create, 64 writers (load-independent)"] = (cpu_seconds() - cpu) / 20_000 * 1e6
         out["sqlite creates/s, 1 writer"] = await creates_per_second(store, "/registry/b/", 3_000, 1)
         for label, prefix, busy in (("idle", "/registry/c/", 0), ("16 busy writers", "/registry/d/", 16)):
             p50, p99, c50, c99 = await watch_latency_ms(store, prefix, 1000, busy)
@@ -124,6 +139,7 @@ async def sqlite_run(path: str) -> dict[str, float]:
             out[f"sqlite watch, write call to watcher p50 ms ({label})"] = p50
             out[f"sqlite watch, write call to watcher p99 ms ({label})"] = p99
         out["sqlite range of 10,000 keys ms"] = await range_ms(store, "/registry/e/", 10_000)
+        out["sqlite range of 10,000 keys, CPU ms (load-independent)"] = range_cpu_ms.pop()
     finally:
         await store.close()
     # sync=full fsyncs every group commit (survives power loss, not only kill -9).
@@ -193,6 +209,7 @@ async def etcd_run(url: str, run: int) -> dict[str, float]:
         out["etcd watch, write call to watcher p50 ms (idle)"] = p50
         out["etcd watch, write call to watcher p99 ms (idle)"] = p99
         out["etcd range of 10,000 keys ms"] = await range_ms(store, f"/bench/{run}/r/", 10_000)
+        range_cpu_ms.clear()
         await store.compact(await store.current_revision())  # keep the cluster small between runs
     finally:
         await store.close()

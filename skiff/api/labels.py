@@ -230,7 +230,7 @@ class _Parser:
         return t
 
     def error(self, found: str, expected: str) -> SelectorError:
-        return SelectorError(f"unable to parse requirement: found '{found}', expected: {expected}")
+        return SelectorError(f"found '{found}', expected: {expected}")
 
     def parse(self) -> list[Requirement]:
         reqs: list[Requirement] = []
@@ -274,7 +274,7 @@ class _Parser:
             if text in ("<", ">"):
                 return new_requirement(key, GREATER_THAN if text == ">" else LESS_THAN, [value])
             return new_requirement(key, text, [value])
-        raise self.error(text, "=, !=, ==, in, notin, <, >")
+        raise self.error(text, "in, notin, =, ==, !=, gt, lt")
 
     def value_set(self) -> list[str]:
         kind, text = self.next()

@@ -29,7 +29,9 @@ from skiff.apiserver.storage import (
 from skiff.apiserver.timeutil import rfc3339
 from skiff.store import CompactedError, ConflictError, FutureRevisionError, KeyNotFoundError, Store
 
-CONSISTENT_WAIT = 1.0
+# How long a consistent read waits for the watch cache to reach the store's revision before it reads
+# the store itself (the cache never reaches it when another program wrote keys outside /registry/).
+CONSISTENT_WAIT = 0.25
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
 
 

@@ -76,7 +76,12 @@ def main(opts: KubeletOptions) -> None:
             await client.aclose()
 
     try:
-        asyncio.run(run(go))
+        try:
+            import uvloop
+
+            uvloop.run(run(go))
+        except ImportError:
+            asyncio.run(run(go))
     except RuntimeError_ as exc:
         log.error("%s", exc.message)
         print(f"skiff kubelet: {exc.message}", file=sys.stderr)

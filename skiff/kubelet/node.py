@@ -234,8 +234,9 @@ class NodeAgent:
         try:
             created = await self.client.create(node)
             self.uid = created.metadata.uid or ""
-            # Status is the status subresource's: set it there too (a create may drop it).
-            await self.client.patch(core.Node, self.name, {"status": status}, subresource="status")
+            if created.status is None or not created.status.conditions:
+                # A server that drops status on create gets it through the status subresource.
+                await self.client.patch(core.Node, self.name, {"status": status}, subresource="status")
         except ApiError as exc:
             if not exc.already_exists:
                 raise

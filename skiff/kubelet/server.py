@@ -123,7 +123,8 @@ class KubeletServer:
         q = request.query_params
         found = self.lookup(p["namespace"], p["pod"], p["container"], _bool(q.get("previous")))
         if isinstance(found, str):
-            return PlainTextResponse(found + "\n", status_code=404 if "not found" in found else 400)
+            # Kubernetes: an unknown pod or container is 404; no previous attempt is a bad request.
+            return PlainTextResponse(found + "\n", status_code=400 if found.startswith("previous") else 404)
         tail_raw = q.get("tailLines")
         try:
             tail = int(tail_raw) if tail_raw not in (None, "") else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from pathlib import Path
 
@@ -243,3 +244,24 @@ async def test_hollow_nodes_run_pods(cluster: Cluster) -> None:
         await cluster.kubectl("delete", "pod", "ghost", "--timeout=30s")
     finally:
         await hollow.stop()
+
+
+async def test_cli_bad_input_is_one_line(tmp_path: Path) -> None:
+    for args in (
+        ["--kubeconfig", str(tmp_path / "missing"), "--node-name", "x", "--runtime", "process"],
+        ["--kubeconfig", "k", "--node-name", "x", "--capacity", "cpu=lots"],
+        ["--kubeconfig", "k", "--node-name", "x", "--runtime", "docker", "--count", "3"],
+    ):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "skiff",
+            "kubelet",
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await proc.communicate()
+        assert proc.returncode == 1, err
+        lines = err.decode().strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in lines[0], lines
