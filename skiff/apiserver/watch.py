@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -202,7 +201,3 @@ def _name_pred(name: str) -> Any:
 
 def _and(a: Any, b: Any) -> Any:
     return lambda o: a(o) and b(o)
-
-
-def now() -> float:
-    return time.time()

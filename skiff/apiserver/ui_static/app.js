@@ -240,14 +240,19 @@ function render() {
   if (stats.firstFullRenderAt === null && state.synced.nodes && state.synced.pods) {
     stats.firstFullRenderAt = performance.now();
   }
+  if (window.skiffUI.afterRender) window.skiffUI.afterRender();
 }
 
 // ---------------------------------------------------------------- the journey
 
 let journeyTimer = null;
+let journeyLateTimer = null;
 function refreshJourneySoon() {
   clearTimeout(journeyTimer);
+  clearTimeout(journeyLateTimer);
   journeyTimer = setTimeout(loadJourney, 300);
+  // Events (Started, ...) may be recorded a moment after the pod change that announced them.
+  journeyLateTimer = setTimeout(loadJourney, 2000);
 }
 
 async function loadJourney() {
@@ -275,7 +280,7 @@ function drawJourney(j) {
   const x = {};
   j.lanes.forEach((l, i) => { x[l] = left + i * laneW; });
   const H = top + rowH * j.steps.length + 20;
-  let svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" data-arrows="${j.steps.length}" ` +
+  let svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" data-pod="${esc(`${j.namespace}/${j.name}`)}" data-arrows="${j.steps.length}" ` +
     `data-seen="${j.steps.filter((s) => s.at).length}">` +
     `<defs><marker id="ah" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">` +
     `<path d="M0,0 L10,5 L0,10 z" fill="#1d3557"/></marker>` +
