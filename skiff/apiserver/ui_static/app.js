@@ -246,9 +246,13 @@ function render() {
 // ---------------------------------------------------------------- the journey
 
 let journeyTimer = null;
+let journeyLateTimer = null;
 function refreshJourneySoon() {
   clearTimeout(journeyTimer);
+  clearTimeout(journeyLateTimer);
   journeyTimer = setTimeout(loadJourney, 300);
+  // Events (Started, ...) may be recorded a moment after the pod change that announced them.
+  journeyLateTimer = setTimeout(loadJourney, 2000);
 }
 
 async function loadJourney() {
