@@ -166,19 +166,19 @@ async def main(args: argparse.Namespace) -> None:
             async with Client(cfg, max_connections=64) as client:
                 await client.create(Namespace(metadata=ObjectMeta(name="bench")))
                 for run in range(args.runs):
-                    record("get (1 client, sequential)", await bench_get(client, "bench", 2000))
+                    record("get (1 client, sequential)", await bench_get(client, "bench", args.requests))
                     await client.delete(Pod, "probe", "bench")
                     for conc in (1, 8, 32, 64):
                         record(
                             f"create, {conc} concurrent, pool 64",
-                            await bench_create(client, "bench", 2000, conc, f"r{run}c{conc}"),
+                            await bench_create(client, "bench", args.requests, conc, f"r{run}c{conc}"),
                         )
             for pool in (4, 16):
                 async with Client(cfg, max_connections=pool) as client:
                     for run in range(args.runs):
                         record(
                             f"create, 32 concurrent, pool {pool}",
-                            await bench_create(client, "bench", 2000, 32, f"r{run}p{pool}"),
+                            await bench_create(client, "bench", args.requests, 32, f"r{run}p{pool}"),
                         )
 
             async with Client(cfg, max_connections=64) as client:
@@ -186,12 +186,12 @@ async def main(args: argparse.Namespace) -> None:
                 await populate(client, args.pods, args.nodes)
                 populate_s = time.perf_counter() - t0
                 for _ in range(args.runs):
-                    took, n = await bench_informer_sync(
+                    took, cpu, n = await bench_informer_sync(
                         client, Pod, {"node": lambda p: [p.spec.node_name or ""]}
                     )
-                    record(f"informer sync, pods ({n})", {"s": took})
-                    took, n = await bench_informer_sync(client, Node)
-                    record(f"informer sync, nodes ({n})", {"s": took})
+                    record(f"informer sync, pods ({n})", {"s": took, "client_cpu_s": cpu})
+                    took, cpu, n = await bench_informer_sync(client, Node)
+                    record(f"informer sync, nodes ({n})", {"s": took, "client_cpu_s": cpu})
                 for run in range(args.runs):
                     r = await bench_informer_delivery(client, 2000, f"r{run}")
                     record("informer delivery of 2000 pod updates", r)
@@ -215,4 +215,5 @@ if __name__ == "__main__":
     ap.add_argument("--pods", type=int, default=10000)
     ap.add_argument("--nodes", type=int, default=5000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--requests", type=int, default=1000, help="requests per latency/throughput run")
     asyncio.run(main(ap.parse_args()))

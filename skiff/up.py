@@ -198,6 +198,17 @@ class Cluster:
         )
         self.say(f"logs: {self.spec.data_dir / 'logs'}")
         self.say(f"export KUBECONFIG={self.kubeconfig}")
+        self.say(f"dashboard: {self._write_dashboard_url()}")
+
+    def _write_dashboard_url(self) -> str:
+        """DIR/dashboard-url: the /ui login URL with the one-time token the API server wrote."""
+        token = (self.spec.data_dir / "dashboard-token").read_text().strip()
+        host = "127.0.0.1" if self.spec.bind in ("0.0.0.0", "", "::") else self.spec.bind
+        url = f"http://{host}:{self.spec.port}/ui/login?token={token}"
+        path = self.spec.data_dir / "dashboard-url"
+        path.write_text(url + "\n")
+        path.chmod(0o600)
+        return url
 
     def _node_names(self, runtime: str) -> list[str]:
         if runtime == "hollow":

@@ -43,6 +43,7 @@ class API:
             self.by_gv.setdefault((r.group, r.version), {})[r.plural] = r
         self.openapi = OpenAPI(resources)
         self.ready = False
+        self.extra_routes: list[Any] = []  # mounted before the catch-all (the dashboard's /ui)
 
     # ------------------------------------------------------------------------------ routing
 
@@ -254,6 +255,7 @@ class API:
             StarletteRoute("/openapi/v3", self.openapi_v3, methods=["GET"]),
             StarletteRoute("/openapi/v3/{rest:path}", self.openapi_v3, methods=["GET"]),
             StarletteRoute("/openapi/v2", self.openapi_v2, methods=["GET"]),
+            *self.extra_routes,
             WebSocketRoute("/{path:path}", self.websocket),
             StarletteRoute("/{path:path}", self.endpoint, methods=methods),
         ]

@@ -28,7 +28,9 @@ log = logging.getLogger("skiff.apiserver.cache")
 PREFIX = "/registry/"
 # Events kept per resource for watches that resume from a resourceVersion (tests shrink it to reach 410).
 WINDOW = int(os.environ.get("SKIFF_WATCH_CACHE_WINDOW", "20000"))
-WATCHER_QUEUE = 20000  # events a watcher may fall behind before it is ended with 410
+TICK = 0.25  # how often due watch timeouts and bookmarks are checked
+# Events a watcher may fall behind before it is ended with 410 (tests shrink it).
+WATCHER_QUEUE = int(os.environ.get("SKIFF_WATCHER_QUEUE", "20000"))
 
 Obj = dict[str, Any]
 
@@ -75,9 +77,10 @@ class Watcher:
         self.queue: collections.deque[tuple[str, Change]] = collections.deque()
         self.wake = asyncio.Event()
         self.expired: str | None = None  # set when the watcher fell behind or the cache restarted
+        self.due = float("inf")  # loop time of its next timeout or bookmark (the ticker wakes it)
 
     def offer(self, ch: Change) -> None:
-        if ch.rv <= self.after_rv:
+        if ch.rv <= self.after_rv or self.expired is not None:
             return
         if self.namespace is not None and ch.namespace != self.namespace:
             return
@@ -139,6 +142,7 @@ class WatchCache:
         # Objects this process just wrote, by (key, revision): the watch event need not be decoded.
         self.hints: dict[tuple[str, int], Obj] = {}
         self._task: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
 
     def hint(self, key: str, rev: int, obj: Obj) -> None:
         """The object written at (key, rev), as the writer has it (with its resourceVersion)."""
@@ -171,7 +175,24 @@ class WatchCache:
         await self._load()
         self._task = asyncio.create_task(self._run())
 
+    def ensure_ticker(self) -> None:
+        if self._ticker is None:
+            self._ticker = asyncio.get_running_loop().create_task(self._tick())
+
+    async def _tick(self) -> None:
+        """Wakes watches whose timeout or bookmark is due, twice a second."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(TICK)
+            now = loop.time()
+            for rc in self.resources.values():
+                for w in rc.watchers:
+                    if w.due <= now:
+                        w.wake.set()
+
     async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
         if self._task is not None:
             self._task.cancel()
             try:

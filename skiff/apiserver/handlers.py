@@ -22,6 +22,7 @@ from skiff.apiserver.resources import Obj, ResourceInfo
 from skiff.apiserver.storage import (
     Storage,
     carry_metadata,
+    encode_for_store,
     fill_new_metadata,
     generate_name,
     prefix_for,
@@ -29,7 +30,9 @@ from skiff.apiserver.storage import (
 from skiff.apiserver.timeutil import rfc3339
 from skiff.store import CompactedError, ConflictError, FutureRevisionError, KeyNotFoundError, Store
 
-CONSISTENT_WAIT = 1.0
+# How long a consistent read waits for the watch cache to reach the store's revision before it reads
+# the store itself (the cache never reaches it when another program wrote keys outside /registry/).
+CONSISTENT_WAIT = 0.25
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
 
 
@@ -431,7 +434,7 @@ class Handlers:
                     if not changed or dry:
                         return 202, obj
                     try:
-                        nkv = await self.store.update(kv.key, _encode(new), kv.mod_revision)
+                        nkv = await self.store.update(kv.key, encode_for_store(new), kv.mod_revision)
                     except ConflictError:
                         continue
                     except KeyNotFoundError:
@@ -522,12 +525,6 @@ def managed_fields(old: Obj | None, new: Obj, manager: str, sub: str | None) -> 
 
 def _deletable(r: ResourceInfo) -> bool:
     return "delete" in r.verbs
-
-
-def _encode(obj: Obj) -> bytes:
-    from skiff.apiserver.storage import encode_for_store
-
-    return encode_for_store(obj)
 
 
 def delete_options(body: Any, request: Request) -> Obj:

@@ -12,8 +12,6 @@ import copy
 import importlib
 from typing import Any
 
-import orjson
-import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -201,11 +199,3 @@ async def patch(
             return h.render_one(info, created, out, 201)
         raise
     return h.render_one(info, res, out)
-
-
-def dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj)
-
-
-def yaml_load(raw: bytes) -> Any:
-    return yaml.safe_load(raw)

@@ -21,8 +21,6 @@ class Strategy:
     """Default rules: spec/status split, generation bumped on changes outside metadata and status."""
 
     has_status = True
-    # Fields besides metadata that a change to bumps generation (None: anything but metadata/status).
-    allow_create_on_update = False
 
     def prepare_create(self, obj: Obj) -> None:
         """Defaults for a new object (after server-filled metadata)."""
@@ -41,12 +39,8 @@ class Strategy:
     def prepare_status_update(self, new: Obj, old: Obj) -> None:
         """The status subresource changes status only: everything else comes from the stored object."""
         status = new.get("status")
-        meta_new = new.get("metadata") or {}
         new.clear()
         new.update({k: v for k, v in old.items() if k != "status"})
-        # Labels and annotations may change through status (Kubernetes keeps them from the request? no:
-        # it keeps the stored metadata); only the status is taken.
-        del meta_new
         if status is not None:
             new["status"] = status
 

@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 import yaml
 
-from skiff.apiserver import catalog
+from skiff.apiserver import catalog, ui
 from skiff.apiserver.app import API
 from skiff.apiserver.cache import WatchCache
 from skiff.apiserver.handlers import Handlers
@@ -120,6 +120,7 @@ async def serve(data_dir: str, store_url: str, host: str, port: int) -> None:
     await store.start()
     client_host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
     api, cache = build(store, f"{client_host}:{port}")
+    api.extra_routes = ui.Dashboard(data_dir, api.app()).routes()
     await seed(store)
     await cache.start()
     config = uvicorn.Config(

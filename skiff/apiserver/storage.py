@@ -10,7 +10,6 @@ import copy
 import random
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import orjson
 
@@ -189,7 +188,3 @@ def carry_metadata(new: Obj, old: Obj) -> None:
         else:
             nm.pop(k, None)
     nm.pop("selfLink", None)
-
-
-def any_value(v: Any) -> Any:
-    return v

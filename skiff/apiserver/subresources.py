@@ -16,10 +16,11 @@ from skiff.apiserver.timeutil import now_rfc3339
 
 async def bind(h: Handlers, r: Route, request: Request, body: Any) -> Response:
     """POST pods/NAME/binding (or bindings): sets spec.nodeName and the PodScheduled condition."""
-    info = r.info
     if not isinstance(body, dict):
         raise errors.bad_request("the body of the request must be a Binding object")
     meta = body.get("metadata") or {}
+    if not isinstance(meta, dict):
+        raise errors.bad_request("metadata must be an object")
     name = r.name or meta.get("name")
     if not name:
         raise errors.invalid(
@@ -34,7 +35,7 @@ async def bind(h: Handlers, r: Route, request: Request, body: Any) -> Response:
         )
     target = body.get("target") or {}
     node = target.get("name") if isinstance(target, dict) else None
-    if not node:
+    if not node or not isinstance(node, str):
         raise errors.invalid(
             "",
             "Binding",
@@ -87,17 +88,13 @@ async def bind(h: Handlers, r: Route, request: Request, body: Any) -> Response:
             }
         )
         status["conditions"] = conds
-        for k, v in (
-            (body.get("metadata") or {}).get("annotations", {}).items()
-            if isinstance(body.get("metadata"), dict)
-            and isinstance((body.get("metadata") or {}).get("annotations"), dict)
-            else []
-        ):
-            pm.setdefault("annotations", {})[k] = v
+        # Annotations on the Binding are copied to the pod, as Kubernetes does.
+        notes = meta.get("annotations") if isinstance(meta, dict) else None
+        if isinstance(notes, dict):
+            pm.setdefault("annotations", {}).update({str(k): str(v) for k, v in notes.items()})
         return pod
 
     await h.storage.update(pods, r.namespace or "", name, mutate)
-    _ = info
     return negotiate.respond(
         {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -29,7 +28,7 @@ BOOKMARK_EVERY = 60.0
 # A busy watch writes at most once per COALESCE seconds: one socket write then carries every event
 # that arrived meanwhile (writes, not bytes, are what cost with hundreds of watchers). An idle watch
 # still gets its first event at once.
-COALESCE = 0.02
+COALESCE = 0.05
 INITIAL_CHUNK = 500
 
 
@@ -145,6 +144,7 @@ async def watch(h: Handlers, r: Route, request: Request, out: Output) -> Respons
 
     async def stream() -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
+        cache.ensure_ticker()
         deadline = loop.time() + timeout
         next_bookmark = loop.time() + BOOKMARK_EVERY
         last_rv = start_rv
@@ -158,6 +158,10 @@ async def watch(h: Handlers, r: Route, request: Request, out: Output) -> Respons
                 # Send the headers at once: clients wait for them before they count the watch open.
                 yield b""
             while True:
+                if w.expired is not None:
+                    # Nothing after the gap may be sent: the client must relist.
+                    yield error_line(errors.expired(w.expired))
+                    return
                 if w.queue:
                     gap = last_write + COALESCE - loop.time()
                     if gap > 0:
@@ -170,9 +174,6 @@ async def watch(h: Handlers, r: Route, request: Request, out: Output) -> Respons
                         last_rv = ch.rv
                     yield b"".join(lines)
                     continue
-                if w.expired is not None:
-                    yield error_line(errors.expired(w.expired))
-                    return
                 now = loop.time()
                 if now >= deadline:
                     return
@@ -181,14 +182,9 @@ async def watch(h: Handlers, r: Route, request: Request, out: Output) -> Respons
                     yield rend.bookmark(max(last_rv, cache.revision))
                     continue
                 w.wake.clear()
-                wait = deadline - now
-                if bookmarks:
-                    wait = min(wait, next_bookmark - now)
-                try:
-                    async with asyncio.timeout(wait):
-                        await w.wake.wait()
-                except TimeoutError:
-                    pass
+                # The cache's ticker wakes the watch when this is due (no timer per watch).
+                w.due = min(deadline, next_bookmark) if bookmarks else deadline
+                await w.wake.wait()
         finally:
             rc.watchers.discard(w)
 
@@ -205,7 +201,3 @@ def _name_pred(name: str) -> Any:
 
 def _and(a: Any, b: Any) -> Any:
     return lambda o: a(o) and b(o)
-
-
-def now() -> float:
-    return time.time()

@@ -63,7 +63,7 @@ class KubeConfig:
         return self.token
 
     def ssl_context(self) -> ssl.SSLContext | bool:
-        """What httpx takes as `verify`: an SSLContext for https, True (unused) for plain http."""
+        """The TLS context for https (CA, client certificate, or no verification); True for plain http."""
         if not self.is_tls:
             return True
         ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)

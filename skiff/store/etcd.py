@@ -385,7 +385,33 @@ class EtcdStore(Store):
             success=[rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=bkey, prev_kv=True))],
             failure=[rpc.RequestOp(request_range=rpc.RangeRequest(key=bkey))],
         )
-        resp = await self._write(req)
+
+        async def recognise() -> KeyValue | None:
+            # Ours if the version we expected was deleted: the first revision after it at which the
+            # key no longer holds that version is a delete (found by bisection over reads).
+            if expected_mod_revision is None or await self.get(key) is not None:
+                return None
+            try:
+                lo, hi = expected_mod_revision, await self.current_revision()
+                last = await self.get(key, revision=lo)
+                if last is None or last.mod_revision != expected_mod_revision:
+                    return None
+                while hi - lo > 1:  # invariant: the expected version at lo, not at hi
+                    mid = (lo + hi) // 2
+                    at = await self.get(key, revision=mid)
+                    if at is not None and at.mod_revision == expected_mod_revision:
+                        lo = mid
+                    else:
+                        hi = mid
+                if await self.get(key, revision=hi) is not None:
+                    return None  # replaced by an update, not deleted
+            except CompactedError:
+                return None
+            return KeyValue(key, last.value, last.create_revision, hi)
+
+        resp = await self._write(req, recognise)
+        if isinstance(resp, KeyValue):
+            return resp
         if not resp.succeeded:
             kvs = resp.responses[0].response_range.kvs
             if not kvs:
@@ -447,8 +473,9 @@ class EtcdStore(Store):
                         break
                     if resp.compact_revision:
                         raise CompactedError(next_rev, resp.compact_revision)
-                    if resp.canceled:
+                    if resp.canceled:  # e.g. the member lost its leader: try the next one
                         log.info("etcd cancelled a watch on %s: %s; resuming", prefix, resp.cancel_reason)
+                        self._failover(gen)
                         break
                     failing_since = None
                     delay = 0.02

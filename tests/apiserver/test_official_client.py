@@ -170,3 +170,52 @@ def test_watch_too_old_is_410(tmp_path: Path) -> None:
     finally:
         for p in procs:
             p.stop()
+
+
+def test_slow_watcher_is_ended_and_blocks_nobody(tmp_path: Path) -> None:
+    """A watcher that stops reading falls behind: it is ended with a 410 ERROR event once its queue
+    overflows, while a watcher that reads receives every event."""
+    import socket
+    import threading
+
+    handle, procs = start(tmp_path / "skiff", env={"SKIFF_WATCHER_QUEUE": "30"})
+    try:
+        host, port = handle.url.removeprefix("http://").split(":")
+        base = "/api/v1/namespaces/default/pods"
+        with httpx.Client(base_url=handle.url, timeout=30) as c:
+            rv = c.get(base).json()["metadata"]["resourceVersion"]
+            slow = socket.socket()
+            slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            slow.connect((host, int(port)))
+            slow.sendall(f"GET {base}?watch=true&resourceVersion={rv} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            seen: list[str] = []
+
+            def fast() -> None:
+                params = {"watch": "true", "resourceVersion": rv}
+                with httpx.stream("GET", handle.url + base, params=params, timeout=60) as r:
+                    for line in r.iter_lines():
+                        if line.strip():
+                            seen.append(json.loads(line)["object"]["metadata"]["name"])
+                            if len(seen) == 100:
+                                return
+
+            t = threading.Thread(target=fast)
+            t.start()
+            big = "x" * 200_000  # 100 events of 200 KB: more than the socket buffers hold
+            for i in range(100):
+                body = pod_body(f"p{i:03d}")
+                body["metadata"]["annotations"] = {"pad": big}
+                assert c.post(base, json=body).status_code == 201
+            t.join(60)
+            assert seen == [f"p{i:03d}" for i in range(100)]
+            slow.settimeout(30)
+            data = b""
+            while b'"code":410' not in data:
+                chunk = slow.recv(1 << 16)
+                assert chunk, "the slow watch ended without a 410"
+                data += chunk
+            slow.close()
+            assert b'"reason":"Expired"' in data
+    finally:
+        for p in procs:
+            p.stop()

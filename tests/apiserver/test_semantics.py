@@ -268,3 +268,18 @@ def test_deletecollection_and_namespace_delete(c: httpx.Client, ns: str) -> None
     assert c.delete(f"/api/v1/namespaces/{ns}").status_code == 200
     assert c.get(f"/api/v1/namespaces/{ns}").status_code == 404
     assert c.get(base).json()["items"] == []
+
+
+def test_field_validation_modes(c: httpx.Client, ns: str) -> None:
+    base = f"/api/v1/namespaces/{ns}/pods"
+    body = pod("fv")
+    body["spec"]["containers"][0]["imagee"] = "typo"
+    strict = c.post(base, params={"fieldValidation": "Strict"}, json=body)
+    assert strict.status_code == 400
+    assert 'unknown field "spec.containers[0].imagee"' in strict.json()["message"]
+    warn = c.post(base, params={"fieldValidation": "Warn"}, json=body)
+    assert warn.status_code == 201
+    assert 'unknown field \\"spec.containers[0].imagee\\"' in warn.headers["warning"]
+    assert "imagee" not in json.dumps(warn.json())  # unknown fields are dropped, as Kubernetes does
+    body["metadata"]["name"] = "fv2"
+    assert "warning" not in c.post(base, params={"fieldValidation": "Ignore"}, json=body).headers

@@ -1,6 +1,6 @@
 """The node lifecycle controller on a live API server, with nodes whose 'kubelet' is the test.
 
-Timings are shortened (grace 2 s, monitor 0.2 s); every wait is for an outcome, never for a duration.
+Timings are shortened (grace 4 s, monitor 0.2 s); every wait is for an outcome, never for a duration.
 """
 
 from __future__ import annotations

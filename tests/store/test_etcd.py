@@ -152,3 +152,53 @@ async def test_automatic_compaction(etcd_single: EtcdCluster) -> None:
         assert await store.get("/auto/a", revision=target) is not None
     finally:
         await store.close()
+
+
+class _LoseFirstReply:
+    """Wraps the store's real KV stub: the first Txn is applied by etcd but its reply is replaced by
+    UNAVAILABLE, as when a member dies between applying a write and answering."""
+
+    def __init__(self, stub: object) -> None:
+        self.stub = stub
+        self.lost = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.stub, name)
+
+    async def Txn(self, req: object, **kw: object) -> object:
+        import grpc
+
+        resp = await self.stub.Txn(req, **kw)  # type: ignore[attr-defined]
+        if not self.lost:
+            self.lost += 1
+            md = grpc.aio.Metadata()
+            raise grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, md, md, "connection reset (injected)")
+        return resp
+
+
+async def test_a_write_applied_but_unanswered_is_recognised_on_retry(etcd_single: EtcdCluster) -> None:
+    store = open_store(etcd_single.url, "/unused")
+    await store.start()
+    assert isinstance(store, EtcdStore)
+    try:
+        for op in ("create", "update", "delete"):
+            if op != "create":
+                kv = await store.get("/ambiguous/k")
+                assert kv is not None
+            before = await store.current_revision()
+            store._kv = _LoseFirstReply(store._kv)
+            if op == "create":
+                result = await store.create("/ambiguous/k", b"v1")
+                assert (result.value, result.create_revision) == (b"v1", before + 1)
+            elif op == "update":
+                result = await store.update("/ambiguous/k", b"v2", kv.mod_revision)
+                assert (result.value, result.create_revision) == (b"v2", kv.create_revision)
+            else:
+                result = await store.delete("/ambiguous/k", kv.mod_revision)
+                assert result.value == b"v2"
+                assert await store.get("/ambiguous/k") is None
+            assert store._kv.lost == 1
+            assert result.mod_revision == before + 1 == await store.current_revision()
+            store._kv = store._kv.stub
+    finally:
+        await store.close()
