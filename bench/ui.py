@@ -148,6 +148,7 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=100)
     parser.add_argument("--pods", type=int, default=1000)
     parser.add_argument("--burst", type=int, default=100)
+    parser.add_argument("--screenshot", default=None, help="save the last run's page as this PNG")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
@@ -168,6 +169,8 @@ def main() -> None:
                     results.append(
                         one_run(browser, data, server, run, args.burst, args.pods + run * args.burst)
                     )
+                    if args.screenshot:
+                        Path(args.screenshot).write_bytes(browser.screenshot())
                 finally:
                     browser.close()
         finally:

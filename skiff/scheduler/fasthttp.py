@@ -59,7 +59,9 @@ class LeanClient(Client):
         )
 
     async def _connect(self) -> _Conn:
-        reader, writer = await asyncio.open_connection(self._host, self._port, ssl=self._ssl or None)
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(self._host, self._port, ssl=self._ssl or None), 10.0
+        )
         return _Conn(reader, writer)
 
     async def request(
@@ -87,8 +89,13 @@ class LeanClient(Client):
         data = head.encode() + content
         async with self._slots:
             for attempt in range(2):
-                reused = bool(self._idle)
-                conn = self._idle.pop() if reused else None
+                conn = None
+                while attempt == 0 and self._idle and conn is None:
+                    conn = self._idle.pop()
+                    if conn.reader.at_eof() or conn.writer.is_closing():
+                        conn.close()  # the server closed it while idle
+                        conn = None
+                reused = conn is not None
                 try:
                     if conn is None:
                         conn = await self._connect()

@@ -280,6 +280,12 @@ class Scheduler:
             post = fw.run_post_filter(state, pod, e.diagnosis)
             if post.nominated_node:
                 self.stats.preemptions += 1
+                # Remember at once (before the API echoes it) that this pod waits for that node and
+                # that its victims are going: the next attempt must not preempt again elsewhere.
+                pod.nominated_node_name = post.nominated_node
+                self.handle.nominated[pod.key] = (pod, post.nominated_node)
+                for v in post.victims:
+                    v.deleting = True
                 self._spawn(self._preempt(pod, post.nominated_node, post.victims))
             self._failed(q, e.message, plugins=e.diagnosis.plugins)
             return
@@ -306,12 +312,19 @@ class Scheduler:
     async def _binding_cycle(
         self, q: QueuedPod, fw: Framework, state: CycleState, pod: PodInfo, node: str
     ) -> None:
-        st: Status | None = await fw.wait_on_permit(pod)
-        if st is not None and st.ok:
-            async with self.bind_sem:
-                st = await fw.run_pre_bind(state, pod, node)
-                if st is None:
-                    st = await fw.run_bind(state, pod, node)
+        st: Status | None
+        try:
+            st = await fw.wait_on_permit(pod)
+            if st is not None and st.ok:
+                async with self.bind_sem:
+                    st = await fw.run_pre_bind(state, pod, node)
+                    if st is None:
+                        st = await fw.run_bind(state, pod, node)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            log.exception("binding cycle of %s failed", pod.key)
+            st = Status(Code.ERROR, [str(e) or type(e).__name__])
         if st is not None and st.ok:
             fw.run_post_bind(state, pod, node)
             self.stats.bound += 1
@@ -340,8 +353,8 @@ class Scheduler:
             await self.bind_client.bind(pod.namespace, pod.name, node, uid=pod.uid or None)
         except ApiError as e:
             return Status(Code.ERROR, [e.message if hasattr(e, "message") else str(e)])
-        except ClientError as e:
-            return Status(Code.ERROR, [str(e)])
+        except Exception as e:  # a binding that fails in any way is retried, never lost
+            return Status(Code.ERROR, [str(e) or type(e).__name__])
         return Status(Code.SUCCESS)
 
     async def _preempt(self, pod: PodInfo, node: str, victims: list[PodInfo]) -> None:
@@ -371,6 +384,7 @@ class Scheduler:
     async def loop(self) -> None:
         """Schedule while leading. The loop itself never awaits a round trip."""
         n = 0
+        last_yield = time.monotonic()
         while not self.stopped.is_set():
             if not self.leading.is_set():
                 await self.leading.wait()
@@ -390,7 +404,9 @@ class Scheduler:
                 with contextlib.suppress(Exception):
                     self.queue.add_backoff(q)
             n += 1
-            if n % 8 == 0:
+            now = time.monotonic()
+            if n % 8 == 0 or now - last_yield > 0.005:
+                last_yield = now
                 await asyncio.sleep(0)  # let watch events and binding answers in
 
     # ------------------------------------------------------------ running

@@ -89,6 +89,8 @@ class NodeResourcesFit(Plugin):
         self.shape = [(int(p["utilization"]), int(p["score"]) * 10) for p in shape]
         self.ignored = set(self.args.get("ignoredResources") or [])
         self.ignored_groups = set(self.args.get("ignoredResourceGroups") or [])
+        self._nom_key: Any = None
+        self._nom_extra: IntArray | None = None
         self._fmemo: dict[Any, tuple[dict[str, Any], int, int, dict[str, int]]] = {}
 
     def _ignored(self, r: str) -> bool:
@@ -150,22 +152,8 @@ class NodeResourcesFit(Plugin):
         cache = self.cache
         req = cache.req
         alloc = cache.alloc
-        nominated = self.handle.nominated
-        if nominated:
-            req = req.copy()
-            for key, (p, node) in nominated.items():
-                i = cache.index.get(node)
-                if (
-                    i is None
-                    or key == pod.key
-                    or p.priority < pod.priority
-                    or cache.pod_entry(key) is not None
-                ):
-                    continue
-                for r, v in p.requests.items():
-                    if r in cache.res_index:
-                        req[cache.res_index[r], i] += v
-                req[3, i] += 1
+        if self.handle.nominated:
+            req = req + self._nominated_extra(pod)
         fails = []
         too_many = alloc[3] < req[3] + 1
         if too_many.any():
@@ -175,6 +163,26 @@ class NodeResourcesFit(Plugin):
             if short.any():
                 fails.append(Fail(short, f"Insufficient {r}"))
         return fails
+
+    def _nominated_extra(self, pod: PodInfo) -> IntArray:
+        """Requests of pods nominated to each node (by preemption) that outrank or equal `pod`: they
+        keep their place. Built once per (cache state, pod) and reused across simulations."""
+        cache = self.cache
+        key = (tuple(self.handle.nominated), cache.node_generation, pod.key, pod.priority, cache.req.shape)
+        if self._nom_key == key and self._nom_extra is not None:
+            return self._nom_extra
+        extra = np.zeros_like(cache.req)
+        for k, (p, node) in self.handle.nominated.items():
+            i = cache.index.get(node)
+            if i is None or k == pod.key or p.priority < pod.priority or cache.pod_entry(k) is not None:
+                continue
+            for r, v in p.requests.items():
+                c = cache.res_index.get(r)
+                if c is not None:
+                    extra[c, i] += v
+            extra[3, i] += 1
+        self._nom_key, self._nom_extra = key, extra
+        return extra
 
     def _requested(self, pod: PodInfo, idx: np.ndarray, r: str) -> tuple[IntArray, IntArray]:
         cache = self.cache
