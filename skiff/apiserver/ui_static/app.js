@@ -186,7 +186,8 @@ function cardHTML(name) {
       `title="${esc(key)} · ${esc(phase)}">${esc(p.metadata.name)}</span>`;
   }
   if (!node) {
-    return `<h3><span>not scheduled</span><span>${keys.length} pods</span></h3><div class="pods">${pods}</div>`;
+    const title = name === "" ? "not scheduled" : `${esc(name)} (no such node)`;
+    return `<h3><span>${title}</span><span>${keys.length} pods</span></h3><div class="pods">${pods}</div>`;
   }
   const cap = (node.status && (node.status.allocatable || node.status.capacity)) || {};
   let usage = {};
@@ -204,7 +205,8 @@ function render() {
   const container = document.getElementById("nodes");
   let added = false;
   for (const name of state.dirty) {
-    const exists = name === "" ? (state.podsByNode.get("") || new Set()).size > 0 : state.nodes.has(name);
+    // A card for every node, and for pods bound to no node or to a node that is not (or no longer) there.
+    const exists = state.nodes.has(name) || (state.podsByNode.get(name) || new Set()).size > 0;
     let card = state.cards.get(name);
     if (!exists) {
       if (card) { card.remove(); state.cards.delete(name); }
