@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from skiff.api import kinds
 from skiff.apiserver import printers
 from skiff.apiserver.resources import (
     Obj,
@@ -243,75 +244,44 @@ def core_to_events(obj: Obj) -> Obj:
     return out
 
 
+# The strategy of each served kind, by (group, plural); names, scope, verbs and subresources come
+# from the object model's registry (skiff.api.kinds).
+STRATEGIES: dict[tuple[str, str], Strategy] = {
+    ("", "namespaces"): NamespaceStrategy(),
+    ("", "pods"): PodStrategy(),
+    ("", "nodes"): NodeStrategy(),
+    ("", "bindings"): BindingStrategy(),
+    ("", "events"): EventStrategy(),
+    ("events.k8s.io", "events"): EventStrategy(),
+    ("coordination.k8s.io", "leases"): LeaseStrategy(),
+    ("scheduling.k8s.io", "priorityclasses"): PriorityClassStrategy(),
+}
+# Subresources served by this API server (namespaces/finalize is not).
+SERVED_SUBRESOURCES = {"status", "binding", "eviction", "log", "exec"}
+
+
 def build() -> list[ResourceInfo]:
-    pods = PodStrategy()
-    events = EventStrategy()
-    return [
-        ResourceInfo(
-            "",
-            "v1",
-            "Namespace",
-            "namespaces",
-            "namespace",
-            False,
-            NamespaceStrategy(),
-            short_names=["ns"],
-            verbs=["create", "delete", "get", "list", "patch", "update", "watch"],
-            subresources={"status": "Namespace"},
-        ),
-        ResourceInfo(
-            "",
-            "v1",
-            "Pod",
-            "pods",
-            "pod",
-            True,
-            pods,
-            short_names=["po"],
-            categories=["all"],
-            subresources={
-                "status": "Pod",
-                "binding": "Binding",
-                "eviction": "Eviction",
-                "log": "Pod",
-                "exec": "PodExecOptions",
-            },
-        ),
-        ResourceInfo(
-            "",
-            "v1",
-            "Node",
-            "nodes",
-            "node",
-            False,
-            NodeStrategy(),
-            short_names=["no"],
-            subresources={"status": "Node"},
-        ),
-        ResourceInfo("", "v1", "Binding", "bindings", "binding", True, BindingStrategy(), verbs=["create"]),
-        ResourceInfo("", "v1", "Event", "events", "event", True, events, short_names=["ev"]),
-        ResourceInfo(
-            "events.k8s.io",
-            "v1",
-            "Event",
-            "events",
-            "event",
-            True,
-            events,
-            short_names=["ev"],
-            storage_plural="events",
-            to_stored=events_to_core,
-            from_stored=core_to_events,
-        ),
-        ResourceInfo("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, LeaseStrategy()),
-        ResourceInfo(
-            "scheduling.k8s.io",
-            "v1",
-            "PriorityClass",
-            "priorityclasses",
-            "priorityclass",
-            False,
-            PriorityClassStrategy(),
-            short_names=["pc"],
-        ),
-    ]
+    out = []
+    for k in kinds.KINDS:
+        strategy = STRATEGIES.get((k.group, k.plural))
+        if strategy is None:
+            continue
+        info = ResourceInfo(
+            k.group,
+            k.version,
+            k.kind,
+            k.plural,
+            k.singular,
+            k.namespaced,
+            strategy,
+            short_names=list(k.short_names),
+            categories=list(k.categories),
+            verbs=list(k.verbs),
+            subresources={s.name: s.kind for s in k.subresources if s.name in SERVED_SUBRESOURCES},
+        )
+        if k.storage is not None:
+            info.storage_plural = k.storage[1]
+            info.to_stored = events_to_core
+            info.from_stored = core_to_events
+        out.append(info)
+    return out

@@ -167,17 +167,27 @@ class EventRecorder:
         *,
         action: str | None = None,
         field_path: str | None = None,
+        annotations: dict[str, str] | None = None,
     ) -> None:
-        """Record an event about obj (a Struct, a dict object or an ObjectReference). Never blocks."""
+        """Record an event about obj (a Struct, a dict object or an ObjectReference). Never blocks.
+        ``annotations`` go on the Event's metadata (skiff's trace details, skiff.api.wellknown)."""
         try:
-            self._record(reference_to(obj, field_path), type, reason, message, action)
+            self._record(reference_to(obj, field_path), type, reason, message, action, annotations)
         except Exception:  # an event must never break its caller
             log.exception("dropping event %s", reason)
             self.dropped += 1
 
     # -------------------------------------------------------------------------- correlation
 
-    def _record(self, ref: ObjectReference, type: str, reason: str, message: str, action: str | None) -> None:
+    def _record(
+        self,
+        ref: ObjectReference,
+        type: str,
+        reason: str,
+        message: str,
+        action: str | None,
+        annotations: dict[str, str] | None = None,
+    ) -> None:
         obj_key = f"{ref.kind}/{ref.namespace}/{ref.name}/{ref.uid}/{ref.api_version}"
         source_key = f"{self.component}/{self.host}"
         now = time.monotonic()
@@ -223,6 +233,8 @@ class EventRecorder:
             return
         name = f"{ref.name}.{time.time_ns():x}"
         ev = self._new_event(ref, name, namespace, type, reason, message, action)
+        if annotations:
+            ev.metadata.annotations = dict(annotations)
         self._seen.touch(dedup_key, _Seen(name, namespace, 1, ts))
         self._enqueue(_Send(dedup_key, name, namespace, ev, None))
 

@@ -22,6 +22,7 @@ import contextlib
 import inspect
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -197,8 +198,12 @@ class Informer(Generic[T]):
                     await self._list_and_replace()
                     need_list = False
                     backoff.reset()
-                await self._watch()
-                backoff.reset()
+                started = time.monotonic()
+                if await self._watch() == 0 and time.monotonic() - started < 1.0:
+                    # A watch the server ended at once with nothing in it: do not spin on it.
+                    await backoff.sleep()
+                else:
+                    backoff.reset()
             except asyncio.CancelledError:
                 raise
             except ApiError as e:
@@ -265,8 +270,10 @@ class Informer(Generic[T]):
             log.info("%s: synced", self.name, extra={"kv": {"objects": len(self._items)}})
         self._synced.set()
 
-    async def _watch(self) -> None:
+    async def _watch(self) -> int:
+        """One watch until the server ends it; returns how many events it carried."""
         self.watches += 1
+        count = 0
         lo, hi = self.watch_timeout
         events = self.client.watch(
             self.resource,
@@ -279,6 +286,7 @@ class Informer(Generic[T]):
         )
         async with contextlib.aclosing(events):
             async for ev in events:
+                count += 1
                 obj = ev.object
                 rv = resource_version_of(obj)
                 kind = ev.type
@@ -300,6 +308,7 @@ class Informer(Generic[T]):
                     log.warning("%s: unknown watch event type %r", self.name, kind)
                 if rv:
                     self.resource_version = rv
+        return count
 
     # -------------------------------------------------------------------------- store
 

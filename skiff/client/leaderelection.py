@@ -114,6 +114,8 @@ class LeaderElector:
                 work.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await work
+            elif work is not None and not work.cancelled() and work.exception() is not None:
+                log.error("the leader's work failed", exc_info=work.exception())
             if was_leader:
                 if self.release_on_cancel:
                     # Shielded: the release must go out even though we are being cancelled.

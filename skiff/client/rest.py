@@ -307,7 +307,13 @@ class Client:
         while True:
             try:
                 async with session.request(
-                    method, url, params=query, data=content, headers=headers, timeout=client_timeout
+                    method,
+                    url,
+                    params=query,
+                    data=content,
+                    headers=headers,
+                    timeout=client_timeout,
+                    server_hostname=self.config.tls_server_name,
                 ) as resp:
                     status = resp.status
                     data = await resp.read()
@@ -573,7 +579,11 @@ class Client:
         url = self._rest_base + res.path(namespace)
         try:
             async with self._session(watch=True).get(
-                url, params=params, headers=self._headers(), timeout=timeout
+                url,
+                params=params,
+                headers=self._headers(),
+                timeout=timeout,
+                server_hostname=self.config.tls_server_name,
             ) as resp:
                 if resp.status >= 300:
                     raise error_from_response(resp.status, await resp.read())

@@ -312,8 +312,10 @@ class Kubelet:
 
     # ------------------------------------------------------------------ what workers call
 
-    def _event(self, pod: core.Pod, type_: str, reason: str, message: str) -> None:
-        self.recorder.event(pod, type_, reason, message)
+    def _event(
+        self, pod: core.Pod, type_: str, reason: str, message: str, annotations: dict[str, str] | None = None
+    ) -> None:
+        self.recorder.event(pod, type_, reason, message, annotations=annotations)
 
     async def _send_status(self, pod: core.Pod, patch: dict[str, Any]) -> bool:
         try:

@@ -28,7 +28,8 @@ from typing import Any
 import httpx
 import msgspec
 
-from skiff.api import core
+from skiff.api import core, wellknown
+from skiff.api.meta import now_micro
 from skiff.api.quantity import parse as parse_quantity
 from skiff.api.resources import qos_class
 from skiff.kubelet import status as st
@@ -68,7 +69,7 @@ class WorkerContext:
     state: Callable[[str], tuple[list[Sandbox], list[ContainerInfo]]]  # the runtime's view of a pod
     refresh: Callable[[], Awaitable[None]]  # relist the runtime now
     note: Callable[[str, Sandbox | None, ContainerInfo | None], None]  # record what a worker just made
-    event: Callable[[core.Pod, str, str, str], None]
+    event: Callable[[core.Pod, str, str, str, dict[str, str] | None], None]
     send_status: Callable[[core.Pod, dict[str, Any]], Awaitable[bool]]
     final_delete: Callable[[core.Pod], Awaitable[None]]
 
@@ -189,6 +190,10 @@ class PodWorker:
         self.message: str | None = status.message if self.terminal else None
         self.due: float | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()
+        # `skiff trace` details for the first event about a pod this kubelet starts (not one it adopts).
+        self.trace: dict[str, str] | None = (
+            None if self.start_time else {wellknown.KUBELET_NOTICED_AT: now_micro()}
+        )
 
     # ------------------------------------------------------------------ control
 
@@ -241,7 +246,8 @@ class PodWorker:
         self.due = at if self.due is None else min(self.due, at)
 
     def _event(self, type_: str, reason: str, message: str) -> None:
-        self.ctx.event(self.pod, type_, reason, message)
+        trace, self.trace = self.trace, None
+        self.ctx.event(self.pod, type_, reason, message, trace)
 
     @property
     def pod_name(self) -> str:
@@ -301,6 +307,8 @@ class PodWorker:
                 await self._report([], containers, init_done=False)
                 return
             self.ctx.note(self.uid, sandbox, None)
+            if self.trace is not None:
+                self.trace[wellknown.KUBELET_SANDBOX_READY_AT] = now_micro()
             sandboxes, containers = self.ctx.state(self.uid)
         self.sandbox = sandbox
 

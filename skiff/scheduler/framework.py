@@ -139,6 +139,7 @@ class ScheduleResult:
     node: str
     evaluated: int
     feasible: int
+    top_scores: tuple[tuple[str, int], ...] = ()  # the best few (node, total score), for the trace
 
 
 class WaitingPod:
@@ -438,7 +439,14 @@ class Framework:
         pick = ties[0] if len(ties) == 1 else ties[self.random.randrange(len(ties))]
         node = cache.nodes[int(idx[pick])]
         assert node is not None
-        return ScheduleResult(node.name, diag.num_nodes, len(idx))
+        best = np.argpartition(-total, min(2, len(total) - 1))[:3]
+        top = tuple(
+            sorted(
+                ((cache.nodes[int(idx[i])].name, int(total[i])) for i in best),  # type: ignore[union-attr]
+                key=lambda item: -item[1],
+            )
+        )
+        return ScheduleResult(node.name, diag.num_nodes, len(idx), top)
 
     def run_post_filter(self, state: CycleState, pod: PodInfo, diag: Diagnosis) -> PostFilterResult:
         result = PostFilterResult()

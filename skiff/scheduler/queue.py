@@ -37,6 +37,8 @@ class QueuedPod:
     version: int = 0
     where: str = ""  # active, backoff, unschedulable, gated, flight
     cycle: int = 0
+    noticed_at: float = field(default_factory=time.time)  # wall clock of the first add, for the trace
+    noticed_revision: str = ""  # the pod's resourceVersion when first seen, for the trace
 
 
 class SchedulingQueue:
@@ -114,6 +116,8 @@ class SchedulingQueue:
             self.update(pod)
             return
         q = QueuedPod(pod, self.clock())
+        meta = getattr(pod.obj, "metadata", None)
+        q.noticed_revision = (getattr(meta, "resource_version", None) or "") if meta is not None else ""
         self.pods[pod.key] = q
         self._enqueue(q)
 

@@ -21,7 +21,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from skiff.api import wellknown
 from skiff.api.core import Namespace, Node, Pod
+from skiff.api.meta import format_micro_time
 from skiff.client import ApiError, Client, ClientError
 from skiff.client.events import EventRecorder
 from skiff.client.informer import Informer
@@ -30,7 +32,7 @@ from skiff.client.leaderelection import LeaderElector
 from .cache import Cache
 from .config import SchedulerConfig, build_frameworks
 from .fasthttp import LeanClient
-from .framework import Code, CycleState, FitError, Framework, Handle, Status
+from .framework import Code, CycleState, FitError, Framework, Handle, ScheduleResult, Status
 from .plugins.gang import gang_of
 from .queue import QueuedPod, SchedulingQueue
 from .types import PodInfo, node_info, pod_info
@@ -208,9 +210,11 @@ class Scheduler:
 
     # ------------------------------------------------------------ events and status
 
-    def _event(self, pod: PodInfo, type_: str, reason: str, message: str) -> None:
+    def _event(
+        self, pod: PodInfo, type_: str, reason: str, message: str, annotations: dict[str, str] | None = None
+    ) -> None:
         if self.recorder is not None and pod.obj is not None:
-            self.recorder.event(pod.obj, type_, reason, message)
+            self.recorder.event(pod.obj, type_, reason, message, annotations=annotations)
 
     def _plugin_event(self, pod: PodInfo, type_: str, reason: str, message: str) -> None:
         self._event(pod, type_, reason, message)
@@ -307,10 +311,16 @@ class Scheduler:
         self.stats.scheduled += 1
         self.queue.done(q)
         self.binding.add(pod.key)
-        self._spawn(self._binding_cycle(q, fw, state, pod, node))
+        self._spawn(self._binding_cycle(q, fw, state, pod, node, trace_annotations(q, result)))
 
     async def _binding_cycle(
-        self, q: QueuedPod, fw: Framework, state: CycleState, pod: PodInfo, node: str
+        self,
+        q: QueuedPod,
+        fw: Framework,
+        state: CycleState,
+        pod: PodInfo,
+        node: str,
+        trace: dict[str, str] | None = None,
     ) -> None:
         st: Status | None
         try:
@@ -333,7 +343,7 @@ class Scheduler:
                 self.stats.first_bound = now
             self.stats.last_bound = now
             self.handle.nominated.pop(pod.key, None)
-            self._event(pod, "Normal", "Scheduled", f"Successfully assigned {pod.key} to {node}")
+            self._event(pod, "Normal", "Scheduled", f"Successfully assigned {pod.key} to {node}", trace)
             return
         # rejected at Permit or PreBind, or the binding failed: give the reservation back and retry
         fw.run_unreserve(state, pod, node)
@@ -483,6 +493,25 @@ class Scheduler:
 
     def stop(self) -> None:
         self.stopped.set()
+
+
+def trace_annotations(q: QueuedPod, result: ScheduleResult) -> dict[str, str]:
+    """What `skiff trace` shows of this decision, carried on the Scheduled event (skiff.api.wellknown)."""
+
+    def micro(t: float) -> str:
+        return format_micro_time(dt.datetime.fromtimestamp(t, dt.UTC))
+
+    now = time.time()
+    notes = {
+        wellknown.SCHEDULER_NOTICED_AT: micro(q.noticed_at),
+        wellknown.SCHEDULER_DECIDED_AT: micro(now),
+        wellknown.SCHEDULER_FEASIBLE_NODES: f"{result.feasible}/{result.evaluated}",
+    }
+    if q.noticed_revision:
+        notes[wellknown.SCHEDULER_POD_REVISION] = q.noticed_revision
+    if result.top_scores:
+        notes[wellknown.SCHEDULER_TOP_SCORES] = ",".join(f"{n}={s}" for n, s in result.top_scores)
+    return notes
 
 
 def _same_spec(old: Pod, new: Pod) -> bool:

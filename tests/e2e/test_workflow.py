@@ -6,6 +6,8 @@ prints. A second test restarts `skiff up` on its data dir and finds the same pod
 
 from __future__ import annotations
 
+import contextlib
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -36,8 +38,10 @@ def containers_of(client: docker.DockerClient, uid: str) -> dict[str, str]:
 
 
 def remove_pod_containers(client: docker.DockerClient, uid: str) -> None:
+    """Cleanup; the kubelet may be removing the same containers (Docker answers 404 or 409 then)."""
     for c in client.containers.list(all=True, filters={"label": f"{POD_UID_LABEL}={uid}"}):
-        c.remove(force=True)
+        with contextlib.suppress(docker.errors.APIError):
+            c.remove(force=True)
 
 
 @pytest.fixture(params=["sqlite", "etcd"])
@@ -108,7 +112,10 @@ def test_eight_steps(cluster: UpProcess, docker_client: docker.DockerClient) -> 
         steps = [line.split()[0] for line in lines[2:]]
         assert steps == sorted(steps) and set(steps) == {str(i) for i in range(1, 9)}
         assert f"Successfully assigned default/web to {node}" in trace
-        assert "status reported Ready" in trace and "not seen" not in trace.split("status reported Ready")[1]
+        assert "not seen" not in trace  # every step was recorded by the component that did it
+        stored = next(line for line in lines if " stored " in line)
+        assert re.search(r"revision \d+$", stored), stored
+        assert "feasible nodes 2/2" in trace
     finally:
         kubectl(cluster.kubeconfig, "delete", "pod", "web", "--wait=false", check=False)
         remove_pod_containers(docker_client, uid)

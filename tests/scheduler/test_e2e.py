@@ -314,3 +314,33 @@ async def test_leader_failover(server: APIServerHandle) -> None:
         await c.create_pod("two")
         await c.wait_bound("two")
         assert b.stats.bound == 1
+
+
+async def test_profiles_and_foreign_scheduler_names(server: APIServerHandle) -> None:
+    async with cluster(server.kubeconfig) as c:
+        a = await c.add_node("a", cpu="2")
+        b = await c.add_node("b", cpu="8")
+        cfg = {
+            "leaderElection": {"leaderElect": False},
+            "profiles": [
+                {"schedulerName": "default-scheduler"},
+                {
+                    "schedulerName": "bin-packer",
+                    "plugins": {
+                        "score": {"disabled": [{"name": "*"}], "enabled": [{"name": "NodeResourcesFit"}]}
+                    },
+                    "pluginConfig": [
+                        {"name": "NodeResourcesFit", "args": {"scoringStrategy": {"type": "MostAllocated"}}}
+                    ],
+                },
+            ],
+        }
+        await c.start(cfg)
+        await c.create_pod("spread-out", cpu="1")
+        assert await c.wait_bound("spread-out") == b  # least allocated: the bigger node
+        await c.create_pod("packed", cpu="1", schedulerName="bin-packer")
+        assert await c.wait_bound("packed") == a  # most allocated: the fuller node (50% vs 25%)
+        await c.create_pod("theirs", schedulerName="someone-else")
+        await c.create_pod("after")
+        await c.wait_bound("after")
+        assert not (await c.pod("theirs")).spec.node_name  # type: ignore[union-attr]

@@ -202,3 +202,18 @@ def test_config_errors_name_the_field(data: dict[str, Any], field: str) -> None:
     with pytest.raises(ConfigError) as e:
         parse_config(data)
     assert str(e.value).startswith(field), str(e.value)
+
+
+def test_percentage_of_nodes_to_score_limits_the_feasible_set() -> None:
+    from skiff.scheduler.framework import CycleState
+
+    from .util import Sim, node
+
+    s = Sim([node(f"n{i}") for i in range(400)], config={"percentageOfNodesToScore": 10})
+    idx, _ = s.fw.find_feasible(CycleState(), pod_info(pod("p")))
+    assert len(idx) == 100  # max(10% of 400, 100)
+    idx2, _ = s.fw.find_feasible(CycleState(), pod_info(pod("q")))
+    assert set(idx2.tolist()) != set(idx.tolist())  # the next search starts where the last stopped
+    s_all = Sim([node(f"n{i}") for i in range(400)])
+    idx3, _ = s_all.fw.find_feasible(CycleState(), pod_info(pod("p")))
+    assert len(idx3) == 400  # the default scores every feasible node
