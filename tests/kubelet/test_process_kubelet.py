@@ -7,6 +7,8 @@ import sys
 import uuid
 from pathlib import Path
 
+import kubernetes
+
 from skiff.api import core
 from skiff.api.coordination import Lease
 from skiff.client import ApiError
@@ -44,6 +46,20 @@ async def test_node_registration_and_lease(cluster: Cluster) -> None:
     assert "skiff.io/usage" in (node.metadata.annotations or {})
     lease = await cluster.client.get(Lease, k.node, "kube-node-lease")
     assert lease.spec.holder_identity == k.node and lease.spec.renew_time
+    # kubectl and the official client read the node as it is.
+    _, out, _ = await cluster.kubectl("describe", "node", k.node)
+    assert "Ready" in out and "KubeletReady" in out and "Kubelet Version:" in out
+    _, out, _ = await cluster.kubectl("get", "node", k.node, "-o", "wide")
+    assert "Ready" in out and "v1.32.0" in out
+
+    def read_node() -> object:
+        api = kubernetes.client.CoreV1Api(
+            kubernetes.config.new_client_from_config(cluster.apiserver.kubeconfig)
+        )
+        return api.read_node(k.node)
+
+    official = await asyncio.to_thread(read_node)
+    assert official.status.node_info.kubelet_version == "v1.32.0"  # type: ignore[attr-defined]
 
 
 async def test_pod_runs_with_env_and_reports_status(cluster: Cluster) -> None:
@@ -75,6 +91,15 @@ async def test_pod_runs_with_env_and_reports_status(cluster: Cluster) -> None:
     assert {"PodScheduled", "Initialized", "ContainersReady", "Ready"} <= types
     _, out, _ = await cluster.kubectl("logs", "hello")
     assert out == "hi there hello\n"
+
+    def read_pod() -> object:
+        api = kubernetes.client.CoreV1Api(
+            kubernetes.config.new_client_from_config(cluster.apiserver.kubeconfig)
+        )
+        return api.read_namespaced_pod("hello", "default")
+
+    official = await asyncio.to_thread(read_pod)
+    assert official.status.container_statuses[0].state.running.started_at  # type: ignore[attr-defined]
 
 
 def phase_is(*phases: str):
