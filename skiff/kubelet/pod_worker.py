@@ -660,6 +660,8 @@ class PodWorker:
         main_default = "ContainerCreating" if init_done else "PodInitializing"
         runtime = self.ctx.runtime.name
         pod_ip = sandbox.ip if sandbox else (self.sandbox.ip if self.sandbox else None)
+        if pod.spec.host_network and pod_ip:
+            pod_ip = self.ctx.host_ip  # the pod lives in the node's network
         status = core.PodStatus(
             phase=phase,
             conditions=conds,
