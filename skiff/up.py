@@ -188,6 +188,8 @@ class Cluster:
             if runtime == "hollow":
                 args += ["--count", str(spec.nodes)]
             args += ["--manifests", str(self.spec.data_dir / "manifests" / node)]
+            # The process runtime keeps its records per cluster, never in a directory another cluster shares.
+            args += ["--root-dir", str(self.spec.data_dir / "process-runtime")]
             (self.spec.data_dir / "manifests" / node).mkdir(parents=True, exist_ok=True)
             self._component(f"kubelet-{node}", *args)
         for comp in self.components[1:]:

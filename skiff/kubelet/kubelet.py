@@ -132,6 +132,7 @@ class Kubelet:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
         self.agent.start()
+        await self._claim_cluster()
         await self.refresh()
         if self.own_informer:
             self.informer = Informer(self.client, core.Pod, field_selector=f"spec.nodeName={self.node}")
@@ -157,6 +158,25 @@ class Kubelet:
             "kubelet started",
             extra={"kv": {"node": self.node, "runtime": self.runtime.name, "port": self.agent.port}},
         )
+
+    async def _claim_cluster(self) -> None:
+        """Scopes the runtime's containers to this cluster (its kube-system namespace's uid), so that a
+        kubelet of another cluster with the same node name on the same Docker never adopts or removes
+        them. Registration succeeded just before, so this read normally succeeds at once."""
+        if self.runtime.name == "hollow":
+            return  # simulated containers: nothing is shared between clusters
+        delay = 0.5
+        while True:
+            try:
+                ns = await self.client.get(core.Namespace, "kube-system")
+                break
+            except ClientError as exc:
+                log.warning(
+                    "reading the cluster id failed (retrying): %s", exc, extra={"kv": {"node": self.node}}
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        self.runtime.cluster = ns.metadata.uid or None
 
     async def stop(self) -> None:
         """Stops watching and reporting; containers keep running (a restarted kubelet adopts them)."""

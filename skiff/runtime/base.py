@@ -19,6 +19,8 @@ from typing import Literal
 
 # Label keys: the pod ones are the names Kubernetes' docker integration used, so tools recognise them.
 LABEL_NODE = "io.skiff.node"
+# The uid of the cluster's kube-system namespace: two clusters on one Docker may both have a "node-1".
+LABEL_CLUSTER = "io.skiff.cluster"
 LABEL_POD_UID = "io.kubernetes.pod.uid"
 LABEL_POD_NAMESPACE = "io.kubernetes.pod.namespace"
 LABEL_POD_NAME = "io.kubernetes.pod.name"
@@ -189,6 +191,8 @@ class Runtime(abc.ABC):
 
     def __init__(self, node: str) -> None:
         self.node = node
+        # Set by the kubelet once it knows its cluster; ownership is then (cluster, node), never node alone.
+        self.cluster: str | None = None
 
     async def start(self) -> None:  # noqa: B027 - optional
         """Connect; raises a RuntimeError_ with a readable message when the runtime is unusable."""
@@ -281,7 +285,9 @@ async def _empty() -> AsyncIterator[bytes]:
     yield b""
 
 
-def labels_for(node: str, pod: PodRef, container: str, attempt: int, *, init: bool = False) -> dict[str, str]:
+def labels_for(
+    node: str, pod: PodRef, container: str, attempt: int, *, init: bool = False, cluster: str | None = None
+) -> dict[str, str]:
     labels = {
         LABEL_NODE: node,
         LABEL_POD_UID: pod.uid,
@@ -293,6 +299,8 @@ def labels_for(node: str, pod: PodRef, container: str, attempt: int, *, init: bo
     }
     if init:
         labels[LABEL_INIT] = "true"
+    if cluster:
+        labels[LABEL_CLUSTER] = cluster
     return labels
 
 

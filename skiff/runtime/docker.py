@@ -29,6 +29,7 @@ from docker.utils import parse_repository_tag
 
 from skiff.runtime.base import (
     LABEL_ATTEMPT,
+    LABEL_CLUSTER,
     LABEL_CONTAINER_NAME,
     LABEL_INIT,
     LABEL_KIND,
@@ -131,7 +132,13 @@ class DockerRuntime(Runtime):
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     def _filters(self, kind: str) -> dict[str, Any]:
-        return {"label": [f"{LABEL_NODE}={self.node}", f"{LABEL_KIND}={kind}"]}
+        labels = [f"{LABEL_NODE}={self.node}", f"{LABEL_KIND}={kind}"]
+        if self.cluster:
+            labels.append(f"{LABEL_CLUSTER}={self.cluster}")
+        return {"label": labels}
+
+    def _ours(self, labels: dict[str, str]) -> bool:
+        return labels.get(LABEL_NODE) == self.node and labels.get(LABEL_CLUSTER) == (self.cluster or None)
 
     async def _remove_stale(self, name: str) -> None:
         """Removes a leftover container of ours that holds `name` (never anyone else's)."""
@@ -139,7 +146,7 @@ class DockerRuntime(Runtime):
             info = await self._call(self.client.inspect_container, name)
         except docker.errors.NotFound:
             return
-        if (info.get("Config") or {}).get("Labels", {}).get(LABEL_NODE) == self.node:
+        if self._ours((info.get("Config") or {}).get("Labels") or {}):
             with contextlib.suppress(docker.errors.NotFound):
                 await self._call(self.client.remove_container, info["Id"], force=True)
 
@@ -151,7 +158,7 @@ class DockerRuntime(Runtime):
                 await self.pull_image(self.pause_image)
             except ImagePullError as exc:
                 raise SandboxError(f"pause image {self.pause_image}: {exc.message}") from exc
-        labels = labels_for(self.node, spec.pod, SANDBOX_NAME, spec.attempt)
+        labels = labels_for(self.node, spec.pod, SANDBOX_NAME, spec.attempt, cluster=self.cluster)
         name = _name(spec.pod.name, spec.pod.namespace, spec.pod.uid, SANDBOX_NAME, spec.attempt)
         host_config = self.client.create_host_config(
             network_mode="host" if spec.host_network else "bridge",
@@ -210,7 +217,9 @@ class DockerRuntime(Runtime):
     # ------------------------------------------------------------------ containers
 
     async def create_container(self, sandbox: Sandbox, spec: ContainerSpec) -> str:
-        labels = labels_for(self.node, spec.pod, spec.name, spec.attempt, init=spec.init)
+        labels = labels_for(
+            self.node, spec.pod, spec.name, spec.attempt, init=spec.init, cluster=self.cluster
+        )
         name = _name(spec.pod.name, spec.pod.namespace, spec.pod.uid, spec.name, spec.attempt)
         hc: dict[str, Any] = {
             "network_mode": f"container:{sandbox.id}",

@@ -121,7 +121,7 @@ class ProcessRuntime(Runtime):
         sid = secrets.token_hex(16)
         rec = {
             "id": sid,
-            "labels": labels_for(self.node, spec.pod, SANDBOX_NAME, spec.attempt),
+            "labels": labels_for(self.node, spec.pod, SANDBOX_NAME, spec.attempt, cluster=self.cluster),
             "attempt": spec.attempt,
         }
         self.sandboxes[sid] = rec
@@ -156,7 +156,9 @@ class ProcessRuntime(Runtime):
         rec: dict[str, Any] = {
             "id": cid,
             "sandbox": sandbox.id,
-            "labels": labels_for(self.node, spec.pod, spec.name, spec.attempt, init=spec.init),
+            "labels": labels_for(
+                self.node, spec.pod, spec.name, spec.attempt, init=spec.init, cluster=self.cluster
+            ),
             "image": spec.image,
             "argv": argv,
             "env": env,

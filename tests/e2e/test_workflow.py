@@ -150,3 +150,37 @@ def test_restart_keeps_pods_uids_and_containers(tmp_path: Path, docker_client: d
         up.kill_leftovers()
         if uid:
             remove_pod_containers(docker_client, uid)
+
+
+def test_a_second_cluster_with_the_same_node_names_leaves_the_first_clusters_containers_alone(
+    tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    first = UpProcess(tmp_path / "first", nodes=1, runtime="docker")
+    second = UpProcess(tmp_path / "second", nodes=1, runtime="docker")
+    uid = ""
+    try:
+        first.start()
+        kubectl(first.kubeconfig, "apply", "-f", str(WEB))
+        kubectl(first.kubeconfig, "wait", "--for=condition=Ready", "pod/web", "--timeout=90s")
+        uid = first.core().read_namespaced_pod("web", "default").metadata.uid
+        before = containers_of(docker_client, uid)
+        # The second cluster's node-1 kubelet starts, lists its runtime and removes its orphans ...
+        second.start()
+        kubectl(second.kubeconfig, "apply", "-f", str(WEB))
+        kubectl(second.kubeconfig, "wait", "--for=condition=Ready", "pod/web", "--timeout=90s")
+        # ... and the first cluster's pod still runs, in the same containers, untouched.
+        assert containers_of(docker_client, uid) == before
+        pod = first.core().read_namespaced_pod("web", "default")
+        assert pod.status.container_statuses[0].restart_count == 0
+    finally:
+        for up in (second, first):
+            core = up.core() if up.kubeconfig.exists() else None
+            other_uid = ""
+            if core is not None:
+                with contextlib.suppress(Exception):
+                    other_uid = core.read_namespaced_pod("web", "default").metadata.uid
+            up.kill_leftovers()
+            if other_uid:
+                remove_pod_containers(docker_client, other_uid)
+        if uid:
+            remove_pod_containers(docker_client, uid)
