@@ -168,6 +168,9 @@ def test_a_second_cluster_with_the_same_node_names_leaves_the_first_clusters_con
         second.start()
         kubectl(second.kubeconfig, "apply", "-f", str(WEB))
         kubectl(second.kubeconfig, "wait", "--for=condition=Ready", "pod/web", "--timeout=90s")
+        # The kubelet logs "kubelet started" once its start-up, orphan removal included, is over.
+        log = second.data_dir / "logs" / "kubelet-node-1.log"
+        wait_for(lambda: "kubelet started" in log.read_text(), 60, "the second kubelet's start-up")
         # ... and the first cluster's pod still runs, in the same containers, untouched.
         assert containers_of(docker_client, uid) == before
         pod = first.core().read_namespaced_pod("web", "default")
