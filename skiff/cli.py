@@ -63,7 +63,10 @@ def apiserver(data_dir: str, store_url: str, port: int, bind: str) -> None:
 @cli.command()
 @click.option("--kubeconfig", required=True)
 @click.option("--config", "config_file", default=None)
-def scheduler(kubeconfig: str, config_file: str | None) -> None:
+@click.option(
+    "--metrics-port", type=int, default=10259, show_default=True, help="Serve /metrics here (0: do not)."
+)
+def scheduler(kubeconfig: str, config_file: str | None, metrics_port: int) -> None:
     """Run the scheduler (kube-scheduler's semantics; a KubeSchedulerConfiguration YAML with --config)."""
     from skiff.client.kubeconfig import KubeconfigError
     from skiff.log import setup_logging
@@ -72,7 +75,7 @@ def scheduler(kubeconfig: str, config_file: str | None) -> None:
 
     setup_logging("scheduler")
     try:
-        code = run_scheduler(kubeconfig, config_file)
+        code = run_scheduler(kubeconfig, config_file, metrics_port)
     except (ConfigError, KubeconfigError) as e:
         raise UserError(
             f"{config_file if isinstance(e, ConfigError) and config_file else kubeconfig}: {e}"

@@ -178,7 +178,15 @@ class Cluster:
         self._wait_for_api(api)
 
         self._component("controller-manager", "controller-manager", "--kubeconfig", str(self.kubeconfig))
-        self._component("scheduler", "scheduler", "--kubeconfig", str(self.kubeconfig))
+        scheduler_metrics = free_port()
+        self._component(
+            "scheduler",
+            "scheduler",
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--metrics-port",
+            str(scheduler_metrics),
+        )
         for node in self._node_names(runtime):
             node_kubeconfig = self.spec.data_dir / f"kubelet-{node}.kubeconfig"
             # Until the API server issues node credentials, each kubelet gets a copy of the admin's.
@@ -199,6 +207,10 @@ class Cluster:
             + ", ".join(c.name for c in self.components if c.name.startswith("kubelet-"))
         )
         self.say(f"logs: {self.spec.data_dir / 'logs'}")
+        self.say(
+            f"metrics: http://{spec.bind}:{spec.port}/metrics (apiserver), "
+            f"http://127.0.0.1:{scheduler_metrics}/metrics (scheduler), kubelets on their node ports"
+        )
         self.say(f"export KUBECONFIG={self.kubeconfig}")
         self.say(f"dashboard: {self._write_dashboard_url()}")
 

@@ -7,6 +7,7 @@ Resource URLs: /api/v1/... and /apis/GROUP/VERSION/... followed by ``PLURAL[/NAM
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from starlette.applications import Starlette
@@ -16,7 +17,18 @@ from starlette.routing import Route as StarletteRoute
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from skiff.apiserver import discovery, errors, negotiate, patching, proxy, query, subresources, watch
+from skiff import metrics
+from skiff.apiserver import (
+    discovery,
+    errors,
+    negotiate,
+    patching,
+    proxy,
+    query,
+    request_metrics,
+    subresources,
+    watch,
+)
 from skiff.apiserver.handlers import Handlers, Route
 from skiff.apiserver.openapi import OpenAPI
 from skiff.apiserver.resources import ResourceInfo
@@ -31,6 +43,12 @@ def _header_text(text: str) -> str:
     out = text.encode("ascii", "backslashreplace").decode("ascii")
     out = "".join(ch if 0x20 <= ord(ch) < 0x7F else f"\\x{ord(ch):02x}" for ch in out)
     return out.replace("\\", "\\\\").replace('"', '\\"')[:4000]
+
+
+async def serve_metrics(request: Request) -> Response:
+    """Prometheus text exposition of this process's metrics (skiff.metrics)."""
+    body, content_type = metrics.exposition()
+    return Response(body, media_type=content_type)
 
 
 class API:
@@ -237,7 +255,10 @@ class API:
             if scope["type"] == "http":
                 path = scope["path"]
                 if path.startswith("/api/") or path.startswith("/apis") or path == "/api":
+                    started = time.perf_counter()
                     response = await endpoint(Request(scope, receive))
+                    # For a watch this is the time to its first byte, as Kubernetes measures it.
+                    request_metrics.observe(scope, response.status_code, time.perf_counter() - started)
                     await response(scope, receive, send)
                     return
             await star(scope, receive, send)
@@ -255,6 +276,7 @@ class API:
             StarletteRoute("/openapi/v3", self.openapi_v3, methods=["GET"]),
             StarletteRoute("/openapi/v3/{rest:path}", self.openapi_v3, methods=["GET"]),
             StarletteRoute("/openapi/v2", self.openapi_v2, methods=["GET"]),
+            StarletteRoute("/metrics", serve_metrics, methods=["GET"]),
             *self.extra_routes,
             WebSocketRoute("/{path:path}", self.websocket),
             StarletteRoute("/{path:path}", self.endpoint, methods=methods),

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import msgspec
 
+from skiff import metrics
 from skiff.api import core, wellknown
 from skiff.api.meta import now_micro
 from skiff.api.quantity import parse as parse_quantity
@@ -191,6 +192,7 @@ class PodWorker:
         self.due: float | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()
         # `skiff trace` details for the first event about a pod this kubelet starts (not one it adopts).
+        self.start_observed = bool(self.start_time)  # adopted pods started before this kubelet ran
         self.trace: dict[str, str] | None = (
             None if self.start_time else {wellknown.KUBELET_NOTICED_AT: now_micro()}
         )
@@ -244,6 +246,20 @@ class PodWorker:
 
     def _due(self, at: float) -> None:
         self.due = at if self.due is None else min(self.due, at)
+
+    def _observe_start(self, views: list[Any]) -> None:
+        """kubelet_pod_start_duration_seconds: creation until every container first runs (once per pod)."""
+        if (
+            self.start_observed
+            or not views
+            or not all(v.current and v.current.state == "running" for v in views)
+        ):
+            return
+        self.start_observed = True
+        created = self.pod.metadata.creation_timestamp
+        if created:
+            seconds = time.time() - calendar.timegm(time.strptime(created, "%Y-%m-%dT%H:%M:%SZ"))
+            metrics.kubelet_pod_start_duration_seconds.observe(max(0.0, seconds))
 
     def _event(self, type_: str, reason: str, message: str) -> None:
         trace, self.trace = self.trace, None
@@ -649,6 +665,8 @@ class PodWorker:
             )
         views = self._views(pod.spec.containers, latest)
         phase = self.terminal or st.phase(init_views, views, pod.spec.restart_policy or "Always", init_done)
+        if not self.start_observed:
+            self._observe_start(views)
         if phase in ("Succeeded", "Failed"):
             self.terminal = phase
         terminal = self.terminal is not None

@@ -28,6 +28,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from skiff import metrics
 from skiff.runtime.base import ContainerInfo, Runtime, RuntimeError_
 
 log = logging.getLogger("skiff.kubelet.server")
@@ -77,6 +78,7 @@ class KubeletServer:
         self.app = Starlette(
             routes=[
                 Route("/healthz", self.healthz),
+                Route("/metrics", self.metrics),
                 Route("/containerLogs/{namespace}/{pod}/{container}", self.logs),
                 WebSocketRoute("/exec/{namespace}/{pod}/{container}", self.exec),
             ]
@@ -117,6 +119,10 @@ class KubeletServer:
 
     async def healthz(self, request: Request) -> Response:
         return PlainTextResponse("ok")
+
+    async def metrics(self, request: Request) -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
 
     async def logs(self, request: Request) -> Response:
         p = request.path_params

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from skiff import metrics
 from skiff.api import wellknown
 from skiff.api.core import Namespace, Node, Pod
 from skiff.api.meta import format_micro_time
@@ -278,9 +279,11 @@ class Scheduler:
             self._failed(q, f"0/{self.cache.num_nodes} nodes are available: invalid pod: {pod.error}.")
             return
         state = CycleState()
+        started = time.perf_counter()
         try:
             result = fw.schedule(state, pod)
         except FitError as e:
+            _observe_attempt("unschedulable", pod.scheduler_name, started)
             post = fw.run_post_filter(state, pod, e.diagnosis)
             if post.nominated_node:
                 self.stats.preemptions += 1
@@ -294,9 +297,11 @@ class Scheduler:
             self._failed(q, e.message, plugins=e.diagnosis.plugins)
             return
         except Exception as e:
+            _observe_attempt("error", pod.scheduler_name, started)
             log.exception("scheduling %s failed", pod.key)
             self._failed(q, f"scheduler error: {e}", unschedulable=False)
             return
+        _observe_attempt("scheduled", pod.scheduler_name, started)
         node = result.node
         self.cache.assume(pod, node)
         st = fw.run_reserve(state, pod, node)
@@ -495,6 +500,13 @@ class Scheduler:
         self.stopped.set()
 
 
+def _observe_attempt(result: str, profile: str, started: float) -> None:
+    metrics.scheduler_schedule_attempts_total.labels(result, profile).inc()
+    metrics.scheduler_scheduling_attempt_duration_seconds.labels(result, profile).observe(
+        time.perf_counter() - started
+    )
+
+
 def trace_annotations(q: QueuedPod, result: ScheduleResult) -> dict[str, str]:
     """What `skiff trace` shows of this decision, carried on the Scheduled event (skiff.api.wellknown)."""
 
@@ -534,7 +546,7 @@ def _node_changed(a: Any, b: Any) -> bool:
     )
 
 
-def run_scheduler(kubeconfig: str, config_file: str | None) -> int:
+def run_scheduler(kubeconfig: str, config_file: str | None, metrics_port: int = 0) -> int:
     """`skiff scheduler`: run until SIGINT/SIGTERM (exit 0) or until leadership is lost (exit 1)."""
     import signal
 
@@ -544,6 +556,11 @@ def run_scheduler(kubeconfig: str, config_file: str | None) -> int:
 
     cfg = load_config(config_file)
     kc = load_kubeconfig(kubeconfig)
+    if metrics_port:
+        try:
+            metrics.serve(metrics_port)
+        except OSError as exc:
+            log.warning("not serving /metrics on port %d: %s", metrics_port, exc.strerror)
 
     async def go() -> int:
         client = Client(kc, max_connections=64)
