@@ -4,29 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
 
 from skiff.api.core import Event, Node, Pod
 from skiff.api.meta import ObjectMeta
 from skiff.client import Client
 from skiff.client.events import COMBINED_PREFIX, NORMAL, WARNING, EventRecorder
 
-from .util import namespace, pod, unique
-
-
-@pytest.fixture
-async def client(shared_apiserver: Any) -> AsyncIterator[Client]:
-    async with Client.from_kubeconfig(shared_apiserver.kubeconfig) as c:
-        yield c
-
-
-@pytest.fixture
-async def ns(client: Client) -> AsyncIterator[str]:
-    async with namespace(client, "ev") as name:
-        yield name
+from .util import pod, unique
 
 
 async def events_about(client: Client, ns: str, name: str) -> list[Event]:

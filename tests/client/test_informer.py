@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
 
 from skiff.api.core import Namespace, Pod
 from skiff.api.meta import ObjectMeta
 from skiff.client import Client
 from skiff.client.informer import Informer, InformerFactory, key_of
 
-from .util import eventually, namespace, pod, unique
-
-
-@pytest.fixture
-async def client(shared_apiserver: Any) -> AsyncIterator[Client]:
-    async with Client.from_kubeconfig(shared_apiserver.kubeconfig) as c:
-        yield c
-
-
-@pytest.fixture
-async def ns(client: Client) -> AsyncIterator[str]:
-    async with namespace(client, "inf") as name:
-        yield name
+from .util import eventually, pod, unique
 
 
 class Recorder:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,22 +12,10 @@ from skiff.api.coordination import Lease
 from skiff.client import ApiError, Client
 from skiff.client.leaderelection import LeaderElector
 
-from .util import eventually, namespace
+from .util import eventually
 
 # Short, but with room for a busy machine: a renewal may take a second without costing the lease.
 FAST = {"lease_duration": 4.0, "renew_deadline": 3.0, "retry_period": 0.5}
-
-
-@pytest.fixture
-async def client(shared_apiserver: Any) -> AsyncIterator[Client]:
-    async with Client.from_kubeconfig(shared_apiserver.kubeconfig) as c:
-        yield c
-
-
-@pytest.fixture
-async def ns(client: Client) -> AsyncIterator[str]:
-    async with namespace(client, "le") as name:
-        yield name
 
 
 class Candidate:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,19 +12,7 @@ from skiff.api.core import Node, Pod, PodCondition, PodStatus
 from skiff.api.meta import ObjectMeta
 from skiff.client import ApiError, Client, ConnectError, KubeConfig, WatchEvent
 
-from .util import namespace, pod, unique
-
-
-@pytest.fixture
-async def client(shared_apiserver: Any) -> AsyncIterator[Client]:
-    async with Client.from_kubeconfig(shared_apiserver.kubeconfig) as c:
-        yield c
-
-
-@pytest.fixture
-async def ns(client: Client) -> AsyncIterator[str]:
-    async with namespace(client, "rest") as name:
-        yield name
+from .util import pod, unique
 
 
 async def test_create_get_update_delete(client: Client, ns: str) -> None:
