@@ -308,6 +308,8 @@ class DockerRuntime(Runtime):
             norm = "exited" if state.get("Error") else "created"
         else:
             norm = "unknown"
+        if norm == "exited" and _oom_verdict_pending(info, state, oom):
+            norm = "running"  # judged on the next relist, once Docker has recorded the OOM kill
         reason, message = "", state.get("Error") or ""
         if norm == "exited":
             reason = "ContainerCannotRun" if status == "created" else exit_reason(exit_code or 0, oom)
@@ -579,3 +581,15 @@ class _DockerExec(ExecSession):
     async def close(self) -> None:
         with contextlib.suppress(OSError):
             self.sock.close()
+
+
+# Docker records OOMKilled from containerd's OOM event, which can land just after the exit event.
+OOM_EVENT_GRACE_S = 2.0
+
+
+def _oom_verdict_pending(info: dict[str, Any], state: dict[str, Any], oom: bool) -> bool:
+    """A memory-limited container that just exited with 137 (SIGKILL) may yet turn out OOMKilled."""
+    if oom or state.get("ExitCode") != 137 or not (info.get("HostConfig") or {}).get("Memory"):
+        return False
+    finished = _parse_time(state.get("FinishedAt"))
+    return finished is not None and time.time() - finished < OOM_EVENT_GRACE_S
