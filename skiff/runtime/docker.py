@@ -100,6 +100,7 @@ class DockerRuntime(Runtime):
         # Exited containers never change: their inspect result is kept.
         self._final: dict[str, ContainerInfo] = {}
         self._started: dict[str, tuple[float | None, str]] = {}
+        self._stopped: set[str] = set()  # containers this runtime stopped (their SIGKILL is not an OOM)
         self._present: dict[str, float] = {}
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -275,6 +276,7 @@ class DockerRuntime(Runtime):
             raise StartContainerError(_error_text(exc)) from exc
 
     async def stop_container(self, container_id: str, grace: float, signal: str = "SIGTERM") -> None:
+        self._stopped.add(container_id)
         try:
             if signal not in ("SIGTERM", "TERM", ""):
                 with contextlib.suppress(docker.errors.APIError):
@@ -289,16 +291,28 @@ class DockerRuntime(Runtime):
 
     async def remove_container(self, container_id: str) -> None:
         self._final.pop(container_id, None)
+        self._stopped.discard(container_id)
         self._started.pop(container_id, None)
         with contextlib.suppress(docker.errors.NotFound):
             await self._call(self.client.remove_container, container_id, force=True)
+
+    def _killed_by_memory_limit(self, info: dict[str, Any], state: dict[str, Any]) -> bool:
+        """Docker sets OOMKilled from containerd's cgroup OOM notification, which is registered after the
+        process starts: a process that exceeds its limit within milliseconds dies with SIGKILL (137) and
+        no OOMKilled (seen here under load). A memory-limited container killed by SIGKILL that this
+        runtime did not stop was killed by the kernel for its limit."""
+        return (
+            state.get("ExitCode") == 137
+            and bool((info.get("HostConfig") or {}).get("Memory"))
+            and info.get("Id") not in self._stopped
+        )
 
     def _from_inspect(self, info: dict[str, Any]) -> ContainerInfo:
         labels = (info.get("Config") or {}).get("Labels") or {}
         state = info.get("State") or {}
         status = state.get("Status", "unknown")
         exit_code = state.get("ExitCode")
-        oom = bool(state.get("OOMKilled"))
+        oom = bool(state.get("OOMKilled")) or self._killed_by_memory_limit(info, state)
         if status in ("exited", "dead"):
             norm = "exited"
         elif status in ("running", "paused", "restarting"):
@@ -308,8 +322,6 @@ class DockerRuntime(Runtime):
             norm = "exited" if state.get("Error") else "created"
         else:
             norm = "unknown"
-        if norm == "exited" and _oom_verdict_pending(info, state, oom):
-            norm = "running"  # judged on the next relist, once Docker has recorded the OOM kill
         reason, message = "", state.get("Error") or ""
         if norm == "exited":
             reason = "ContainerCannotRun" if status == "created" else exit_reason(exit_code or 0, oom)
@@ -581,15 +593,3 @@ class _DockerExec(ExecSession):
     async def close(self) -> None:
         with contextlib.suppress(OSError):
             self.sock.close()
-
-
-# Docker records OOMKilled from containerd's OOM event, which can land just after the exit event.
-OOM_EVENT_GRACE_S = 2.0
-
-
-def _oom_verdict_pending(info: dict[str, Any], state: dict[str, Any], oom: bool) -> bool:
-    """A memory-limited container that just exited with 137 (SIGKILL) may yet turn out OOMKilled."""
-    if oom or state.get("ExitCode") != 137 or not (info.get("HostConfig") or {}).get("Memory"):
-        return False
-    finished = _parse_time(state.get("FinishedAt"))
-    return finished is not None and time.time() - finished < OOM_EVENT_GRACE_S
