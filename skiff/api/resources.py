@@ -8,7 +8,7 @@ pod overhead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from . import core
 from .quantity import parse
@@ -58,6 +58,31 @@ def _container_requests(c: core.Container, non_zero: bool) -> dict[str, int]:
     return reqs
 
 
+def _fold_containers(
+    spec: core.PodSpec, amounts: Callable[[core.Container], dict[str, int]]
+) -> dict[str, int]:
+    """Kubernetes' rule for a pod's total: the app containers and restartable (sidecar) init containers
+    add up; each ordinary init container runs alone beside the sidecars started before it, so the
+    total is at least the largest of those moments."""
+    total: dict[str, int] = {}
+    for c in spec.containers:
+        _add(total, amounts(c))
+    init_max: dict[str, int] = {}
+    sidecars: dict[str, int] = {}
+    for c in spec.init_containers or ():
+        amount = amounts(c)
+        if c.restart_policy == "Always":
+            _add(total, amount)
+            _add(sidecars, amount)
+            _max(init_max, sidecars)
+        else:
+            moment = dict(amount)
+            _add(moment, sidecars)
+            _max(init_max, moment)
+    _max(total, init_max)
+    return total
+
+
 def pod_requests(pod: core.Pod, non_zero: bool = False) -> dict[str, int]:
     """The pod's effective requests per resource name.
 
@@ -70,22 +95,7 @@ def pod_requests(pod: core.Pod, non_zero: bool = False) -> dict[str, int]:
         pod_level = resource_list(spec.resources.requests)
         _add(pod_level, resource_list(spec.overhead))
         return pod_level
-    reqs: dict[str, int] = {}
-    for c in spec.containers:
-        _add(reqs, _container_requests(c, non_zero))
-    init_max: dict[str, int] = {}
-    sidecars: dict[str, int] = {}
-    for c in spec.init_containers or ():
-        creqs = _container_requests(c, non_zero)
-        if c.restart_policy == "Always":
-            _add(reqs, creqs)
-            _add(sidecars, creqs)
-            _max(init_max, sidecars)
-        else:
-            total = dict(creqs)
-            _add(total, sidecars)
-            _max(init_max, total)
-    _max(reqs, init_max)
+    reqs = _fold_containers(spec, lambda c: _container_requests(c, non_zero))
     _add(reqs, resource_list(spec.overhead))
     return reqs
 
@@ -97,22 +107,7 @@ def pod_limits(pod: core.Pod) -> dict[str, int]:
         pod_level = resource_list(spec.resources.limits)
         _add(pod_level, resource_list(spec.overhead))
         return pod_level
-    lims: dict[str, int] = {}
-    for c in spec.containers:
-        _add(lims, resource_list(c.resources.limits if c.resources else None))
-    init_max: dict[str, int] = {}
-    sidecars: dict[str, int] = {}
-    for c in spec.init_containers or ():
-        cl = resource_list(c.resources.limits if c.resources else None)
-        if c.restart_policy == "Always":
-            _add(lims, cl)
-            _add(sidecars, cl)
-            _max(init_max, sidecars)
-        else:
-            total = dict(cl)
-            _add(total, sidecars)
-            _max(init_max, total)
-    _max(lims, init_max)
+    lims = _fold_containers(spec, lambda c: resource_list(c.resources.limits if c.resources else None))
     if lims:
         _add(lims, resource_list(spec.overhead))
     return lims

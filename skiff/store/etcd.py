@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 from aetcd import rpc
@@ -360,10 +360,7 @@ class EtcdStore(Store):
         if isinstance(resp, KeyValue):
             return resp
         if not resp.succeeded:
-            kvs = resp.responses[0].response_range.kvs
-            if not kvs:
-                raise KeyNotFoundError(key)
-            raise ConflictError(key, _kv(kvs[0]))
+            _raise_guard_failed(key, resp)
         prev = resp.responses[0].response_put.prev_kv
         return KeyValue(key, value, prev.create_revision, resp.header.revision)
 
@@ -413,10 +410,7 @@ class EtcdStore(Store):
         if isinstance(resp, KeyValue):
             return resp
         if not resp.succeeded:
-            kvs = resp.responses[0].response_range.kvs
-            if not kvs:
-                raise KeyNotFoundError(key)
-            raise ConflictError(key, _kv(kvs[0]))
+            _raise_guard_failed(key, resp)
         prev_kvs = resp.responses[0].response_delete_range.prev_kvs
         if not prev_kvs:
             raise KeyNotFoundError(key)
@@ -516,3 +510,11 @@ class EtcdStore(Store):
                 raise StoreUnavailableError(f"etcd at {self._where} is unavailable: cannot resume a watch")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
+
+
+def _raise_guard_failed(key: str, resp: Any) -> NoReturn:
+    """A guarded write's compare failed: its failure branch read the key (absent, or the current value)."""
+    kvs = resp.responses[0].response_range.kvs
+    if not kvs:
+        raise KeyNotFoundError(key)
+    raise ConflictError(key, _kv(kvs[0]))
