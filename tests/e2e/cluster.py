@@ -37,6 +37,8 @@ class UpProcess:
         return self.data_dir / "kubeconfig"
 
     def start(self, timeout: float = 60) -> None:
+        # A kubeconfig left by an earlier run would be read before `skiff up` replaces it.
+        self.kubeconfig.unlink(missing_ok=True)
         out = open(self.output_path, "a")  # noqa: SIM115 - the child writes to it for its lifetime
         self.proc = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + timeout
