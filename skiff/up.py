@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+
+from skiff.apiserver.auth import kubeconfigs
 
 READY_TIMEOUT_S = 30.0
 STOP_GRACE_S = 5.0
@@ -177,21 +180,24 @@ class Cluster:
         api.start()
         self._wait_for_api(api)
 
-        self._component("controller-manager", "controller-manager", "--kubeconfig", str(self.kubeconfig))
+        cm_kubeconfig = self._identity("controller-manager", "system:kube-controller-manager")
+        self._component("controller-manager", "controller-manager", "--kubeconfig", cm_kubeconfig)
         scheduler_metrics = free_port()
         self._component(
             "scheduler",
             "scheduler",
             "--kubeconfig",
-            str(self.kubeconfig),
+            self._identity("scheduler", "system:kube-scheduler"),
             "--metrics-port",
             str(scheduler_metrics),
         )
         for node in self._node_names(runtime):
-            node_kubeconfig = self.spec.data_dir / f"kubelet-{node}.kubeconfig"
-            # Until the API server issues node credentials, each kubelet gets a copy of the admin's.
-            shutil.copyfile(self.kubeconfig, node_kubeconfig)
-            args = ["kubelet", "--kubeconfig", str(node_kubeconfig), "--node-name", node]
+            if runtime == "hollow":
+                # One process hosts every hollow node, so no single node identity fits it.
+                node_kubeconfig = self._identity("kubelet-hollow", "skiff:hollow-kubelets", "system:masters")
+            else:
+                node_kubeconfig = self._identity(f"kubelet-{node}", f"system:node:{node}", "system:nodes")
+            args = ["kubelet", "--kubeconfig", node_kubeconfig, "--node-name", node]
             args += ["--runtime", runtime, "--port", str(free_port())]
             if runtime == "hollow":
                 args += ["--count", str(spec.nodes)]
@@ -208,17 +214,26 @@ class Cluster:
         )
         self.say(f"logs: {self.spec.data_dir / 'logs'}")
         self.say(
-            f"metrics: http://{spec.bind}:{spec.port}/metrics (apiserver), "
+            f"metrics: {self.url}/metrics (apiserver, as an authenticated user), "
             f"http://127.0.0.1:{scheduler_metrics}/metrics (scheduler), kubelets on their node ports"
         )
         self.say(f"export KUBECONFIG={self.kubeconfig}")
         self.say(f"dashboard: {self._write_dashboard_url()}")
 
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.spec.bind in ("0.0.0.0", "", "::") else self.spec.bind
+        return f"https://{host}:{self.spec.port}"
+
+    def _identity(self, name: str, user: str, *groups: str) -> str:
+        """DATA_DIR/NAME.kubeconfig: a client certificate for ``user`` in ``groups`` from the cluster CA."""
+        path = self.spec.data_dir / f"{name}.kubeconfig"
+        return kubeconfigs.write(path, kubeconfigs.for_user(self.spec.data_dir, self.url, user, groups, name))
+
     def _write_dashboard_url(self) -> str:
         """DIR/dashboard-url: the /ui login URL with the one-time token the API server wrote."""
         token = (self.spec.data_dir / "dashboard-token").read_text().strip()
-        host = "127.0.0.1" if self.spec.bind in ("0.0.0.0", "", "::") else self.spec.bind
-        url = f"http://{host}:{self.spec.port}/ui/login?token={token}"
+        url = f"{self.url}/ui/login?token={token}"
         path = self.spec.data_dir / "dashboard-url"
         path.write_text(url + "\n")
         path.chmod(0o600)
@@ -231,14 +246,16 @@ class Cluster:
 
     def _wait_for_api(self, api: Component) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
-        url = f"http://{self.spec.bind}:{self.spec.port}/readyz"
+        url = f"{self.url}/readyz"
+        ca = self.spec.data_dir / "pki" / "ca.crt"
         while time.monotonic() < deadline:
             if not api.alive():
                 line = api.last_log_line() or "no output"
                 raise UpError(f"the API server exited: {line}")
             if self.kubeconfig.exists():
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(url, timeout=1.0).status_code == 200:
+                with contextlib.suppress(httpx.HTTPError, ssl.SSLError):
+                    tls = ssl.create_default_context(cafile=str(ca))
+                    if httpx.get(url, timeout=1.0, verify=tls).status_code == 200:
                         return
             time.sleep(0.05)
         raise UpError(f"the API server did not answer within {READY_TIMEOUT_S:.0f} s; see {api.log_path}")

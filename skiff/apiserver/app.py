@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -29,7 +30,12 @@ from skiff.apiserver import (
     subresources,
     watch,
 )
+from skiff.apiserver.auth import endpoints as authn_endpoints
+from skiff.apiserver.auth.authenticate import Authenticator, unauthorized
+from skiff.apiserver.auth.serviceaccounts import ServiceAccountTokens
+from skiff.apiserver.auth.user import UserInfo
 from skiff.apiserver.handlers import Handlers, Route
+from skiff.apiserver.limits import Limits
 from skiff.apiserver.openapi import OpenAPI
 from skiff.apiserver.resources import ResourceInfo
 
@@ -62,6 +68,11 @@ class API:
         self.openapi = OpenAPI(resources)
         self.ready = False
         self.extra_routes: list[Any] = []  # mounted before the catch-all (the dashboard's /ui)
+        # scope -> the user (also put into the scope) or None for 401; None: no authentication.
+        self.authenticate: Callable[[Any], Awaitable[UserInfo | None]] | None = None
+        self.limits: Limits | None = None
+        self.authenticator: Authenticator | None = None  # for TokenReview
+        self.sa_tokens: ServiceAccountTokens | None = None  # for TokenRequest
 
     # ------------------------------------------------------------------------------ routing
 
@@ -187,6 +198,15 @@ class API:
                 resp = await subresources.bind(h, r, request, body)
             elif r.sub == "eviction":
                 resp = await subresources.evict(h, r, request, body)
+            elif r.sub == "token":
+                if self.sa_tokens is None:
+                    raise errors.method_not_allowed()
+                resp = await authn_endpoints.token_request(h, r, request, body, self.sa_tokens)
+            elif info.group == authn_endpoints.GROUP and r.name is None and r.sub is None:
+                if info.plural == "selfsubjectreviews":
+                    resp = authn_endpoints.self_subject_review(request, body)
+                else:
+                    resp = await authn_endpoints.token_review(request, body, self.authenticator)
             elif r.name is None and r.sub is None and "create" in info.verbs:
                 if info.namespaced and r.namespace is None:
                     raise errors.method_not_allowed(
@@ -250,17 +270,33 @@ class API:
         hot path); everything else (health, version, OpenAPI, websockets) through Starlette."""
         star = self.starlette()
         endpoint = self.endpoint
+        authenticate = self.authenticate
+        limits = self.limits
+
+        async def http(scope: Any, receive: Any, send: Any) -> None:
+            path = scope["path"]
+            if path.startswith("/api/") or path.startswith("/apis") or path == "/api":
+                started = time.perf_counter()
+                response = await endpoint(Request(scope, receive))
+                # For a watch this is the time to its first byte, as Kubernetes measures it.
+                request_metrics.observe(scope, response.status_code, time.perf_counter() - started)
+                await response(scope, receive, send)
+                return
+            await star(scope, receive, send)
 
         async def asgi(scope: Any, receive: Any, send: Any) -> None:
-            if scope["type"] == "http":
-                path = scope["path"]
-                if path.startswith("/api/") or path.startswith("/apis") or path == "/api":
-                    started = time.perf_counter()
-                    response = await endpoint(Request(scope, receive))
-                    # For a watch this is the time to its first byte, as Kubernetes measures it.
-                    request_metrics.observe(scope, response.status_code, time.perf_counter() - started)
-                    await response(scope, receive, send)
-                    return
+            kind = scope["type"]
+            if kind == "http":
+                if authenticate is not None and await authenticate(scope) is None:
+                    await unauthorized(scope, send)
+                elif limits is not None:
+                    await limits.run(http, scope, receive, send)
+                else:
+                    await http(scope, receive, send)
+                return
+            if kind == "websocket" and authenticate is not None and await authenticate(scope) is None:
+                await unauthorized(scope, send)
+                return
             await star(scope, receive, send)
 
         return asgi

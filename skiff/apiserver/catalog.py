@@ -210,6 +210,26 @@ class BindingStrategy(Strategy):
     has_status = False
 
 
+class ServiceAccountStrategy(Strategy):
+    has_status = False
+
+    def columns(self) -> list[dict[str, Any]]:
+        return [
+            name_column(),
+            column("Secrets", "string", "Secrets is a list of the secrets in the same namespace."),
+            age_column(),
+        ]
+
+    def cells(self, obj: Obj, now: float) -> list[Any]:
+        return [name_of(obj), len(obj.get("secrets") or []), age_of(obj, now)]
+
+
+class ReviewStrategy(Strategy):
+    """SelfSubjectReview and TokenReview: answered from the request, never stored."""
+
+    has_status = False
+
+
 # events.k8s.io/v1 <-> core v1 (the stored shape): field renames.
 _EV_RENAMES = [
     ("regarding", "involvedObject"),
@@ -255,9 +275,12 @@ STRATEGIES: dict[tuple[str, str], Strategy] = {
     ("events.k8s.io", "events"): EventStrategy(),
     ("coordination.k8s.io", "leases"): LeaseStrategy(),
     ("scheduling.k8s.io", "priorityclasses"): PriorityClassStrategy(),
+    ("", "serviceaccounts"): ServiceAccountStrategy(),
+    ("authentication.k8s.io", "selfsubjectreviews"): ReviewStrategy(),
+    ("authentication.k8s.io", "tokenreviews"): ReviewStrategy(),
 }
 # Subresources served by this API server (namespaces/finalize is not).
-SERVED_SUBRESOURCES = {"status", "binding", "eviction", "log", "exec"}
+SERVED_SUBRESOURCES = {"status", "binding", "eviction", "log", "exec", "token"}
 
 
 def build() -> list[ResourceInfo]:

@@ -16,7 +16,7 @@ from tests.fixtures.apiserver import APIServerHandle
 
 @pytest.fixture
 def client(shared_apiserver: APIServerHandle) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=shared_apiserver.url, timeout=30) as c:
+    with shared_apiserver.client(timeout=30) as c:
         yield c
 
 
@@ -134,8 +134,10 @@ def test_graceful_delete_of_bound_pod(client: httpx.Client, ns: str) -> None:
     assert client.get(f"{base}/b").status_code == 404
 
 
-def _watch_lines(url: str, params: dict[str, Any], out: list[dict[str, Any]], stop_after: int) -> None:
-    with httpx.stream("GET", url, params=params, timeout=30) as r:
+def _watch_lines(
+    server: APIServerHandle, path: str, params: dict[str, Any], out: list[dict[str, Any]], stop_after: int
+) -> None:
+    with server.client(timeout=30) as c, c.stream("GET", path, params=params) as r:
         for line in r.iter_lines():
             if line.strip():
                 out.append(json.loads(line))
@@ -152,7 +154,7 @@ def test_watch_from_resource_version(
     client.post(base, json=pod("w2"))
     client.delete(f"{base}/w1")
     events: list[dict[str, Any]] = []
-    _watch_lines(shared_apiserver.url + base, {"watch": "True", "resourceVersion": rv}, events, 3)
+    _watch_lines(shared_apiserver, base, {"watch": "True", "resourceVersion": rv}, events, 3)
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [
         ("ADDED", "w1"),
         ("ADDED", "w2"),
@@ -163,7 +165,7 @@ def test_watch_from_resource_version(
     rv2 = events[-1]["object"]["metadata"]["resourceVersion"]
     t = threading.Thread(
         target=_watch_lines,
-        args=(shared_apiserver.url + base, {"watch": "1", "resourceVersion": rv2}, live, 1),
+        args=(shared_apiserver, base, {"watch": "1", "resourceVersion": rv2}, live, 1),
     )
     t.start()
     client.post(base, json=pod("w3"))
@@ -173,7 +175,7 @@ def test_watch_from_resource_version(
 
 def test_watch_too_old_is_410_event(client: httpx.Client, shared_apiserver: APIServerHandle) -> None:
     events: list[dict[str, Any]] = []
-    _watch_lines(shared_apiserver.url + "/api/v1/pods", {"watch": "true", "resourceVersion": "1"}, events, 1)
+    _watch_lines(shared_apiserver, "/api/v1/pods", {"watch": "true", "resourceVersion": "1"}, events, 1)
     # rv 1 predates the cache's window only when history was compacted; otherwise it replays.
     assert events[0]["type"] in ("ERROR", "ADDED", "MODIFIED", "DELETED")
 
