@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 import yaml
 
-from skiff.apiserver import catalog, ui
+from skiff.apiserver import catalog, gctune, ui
 from skiff.apiserver.app import API
 from skiff.apiserver.cache import WatchCache
 from skiff.apiserver.handlers import Handlers
@@ -148,10 +148,12 @@ async def serve(data_dir: str, store_url: str, host: str, port: int) -> None:
         log.info("serving", extra={"kv": {"url": url, "store": store_url, "kubeconfig": path}})
 
     announcer = asyncio.create_task(announce())
+    pacer = asyncio.create_task(gctune.run())
     try:
         await server.serve()
     finally:
         announcer.cancel()
+        pacer.cancel()
         await cache.stop()
         await store.close()
 
