@@ -123,6 +123,7 @@ async def serve(data_dir: str, store_url: str, host: str, port: int) -> None:
     api.extra_routes = ui.Dashboard(data_dir, api.app()).routes()
     await seed(store)
     await cache.start()
+    api.store_health.start()
     config = uvicorn.Config(
         api.app(),
         host=host,
@@ -152,6 +153,7 @@ async def serve(data_dir: str, store_url: str, host: str, port: int) -> None:
         await server.serve()
     finally:
         announcer.cancel()
+        await api.store_health.stop()
         await cache.stop()
         await store.close()
 
