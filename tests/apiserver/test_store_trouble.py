@@ -25,6 +25,8 @@ import pytest
 
 from tests.fixtures import apiserver as apiserver_fixture
 
+from .helpers import http_client
+
 NS = "default"
 LEASES = f"/apis/coordination.k8s.io/v1/namespaces/{NS}/leases"
 
@@ -125,7 +127,7 @@ def post_until_refused(http: httpx.Client, prefix: str, acked: list[str]) -> htt
 def server(tmp_path: Path, store_url: str) -> Iterator[httpx.Client]:
     handle, procs = apiserver_fixture.start(tmp_path / "skiff", store_url)
     try:
-        with httpx.Client(base_url=handle.url, timeout=120) as http:
+        with http_client(handle, timeout=120) as http:
             yield http
     finally:
         for p in procs:
@@ -154,7 +156,7 @@ conn.execute("ROLLBACK")
 
 def test_sqlite_locked_by_another_process(apiserver: Any) -> None:
     db = Path(apiserver.data_dir) / "store.db"
-    with httpx.Client(base_url=apiserver.url, timeout=120) as http:
+    with http_client(apiserver, timeout=120) as http:
         before = seed(http, "before")
         holder = subprocess.Popen(
             [sys.executable, "-c", HOLD_LOCK, str(db)],
