@@ -125,6 +125,7 @@ async def serve(
     api.extra_routes = ui.Dashboard(data_dir, api.app()).routes()
     await seed(store)
     await cache.start()
+    api.store_health.start()
     config = uvicorn.Config(
         api.app(),
         host=host,
@@ -155,6 +156,7 @@ async def serve(
         await server.serve()
     finally:
         announcer.cancel()
+        await api.store_health.stop()
         await cache.stop()
         await store.close()
 
