@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import statistics
@@ -35,6 +36,8 @@ if __package__ in (None, ""):
 import httpx
 import msgspec
 
+from bench import tls
+from bench.procstat import daemon_pids, loadavg, proc_cpu
 from skiff.api import core
 from skiff.api.coordination import Lease
 from skiff.client import Client
@@ -74,16 +77,13 @@ async def start_apiserver(procs: Procs) -> str:
     port = _free_port()
     data = procs.tmp / "data"
     procs.start("apiserver", "apiserver", "--data-dir", str(data), "--port", str(port), "--bind", "127.0.0.1")
-    async with httpx.AsyncClient() as http:
-        for _ in range(600):
-            try:
-                if (await http.get(f"http://127.0.0.1:{port}/version")).status_code == 200 and (
-                    data / "kubeconfig"
-                ).exists():
-                    return str(data / "kubeconfig")
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
+    for _ in range(600):
+        if tls.ready(data):
+            async with httpx.AsyncClient(verify=tls.admin_tls(data)) as http:
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await http.get(f"https://127.0.0.1:{port}/version")).status_code == 200:
+                        return str(data / "kubeconfig")
+        await asyncio.sleep(0.1)
     raise SystemExit("the API server did not start; see " + str(procs.tmp / "apiserver.log"))
 
 
@@ -114,7 +114,7 @@ async def startup_run(runtime: str, pods: int, rate: float) -> dict[str, float]:
         try:
             kubeconfig = await start_apiserver(procs)
             node = f"bench-{uuid.uuid4().hex[:6]}"
-            procs.start(
+            kubelet = procs.start(
                 "kubelet",
                 "kubelet",
                 "--kubeconfig",
@@ -133,7 +133,22 @@ async def startup_run(runtime: str, pods: int, rate: float) -> dict[str, float]:
             client = Client.from_kubeconfig(kubeconfig)
             try:
                 await wait_node_ready(client, node)
-                return await _measure(client, node, runtime, pods, rate)
+                pids: dict[str, list[int]] = {
+                    "kubelet": [kubelet.pid],
+                    "apiserver": [procs.procs[0].pid],
+                    "daemon": [],
+                }
+                if runtime == "docker":
+                    pids["daemon"] = daemon_pids()
+                before = {k: {p: proc_cpu(p) for p in v} for k, v in pids.items()}
+                result = await _measure(client, node, runtime, pods, rate)
+                if pids["daemon"]:
+                    pids["daemon"] = daemon_pids()  # shims started meanwhile count too
+                for key, pid_list in pids.items():
+                    used = sum(proc_cpu(p) - before[key].get(p, 0.0) for p in pid_list)
+                    result[f"cpu_{key}"] = used / pods
+                result["load"] = float(loadavg().split()[0])
+                return result
             finally:
                 await client.aclose()
         finally:
@@ -288,8 +303,11 @@ def main() -> None:
         )
         return
     runtimes = ["docker", "process"] if args.runtime == "both" else [args.runtime]
-    print("| runtime | pods | rate/s | p50 ms | p99 ms | max ms | all running s | teardown s |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| runtime | pods | rate/s | p50 ms | p99 ms | max ms | all running s | teardown s | "
+        "CPU ms/pod kubelet | apiserver | docker daemons | load |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for rt in runtimes:
         runs = [asyncio.run(startup_run(rt, args.pods, args.rate)) for _ in range(args.runs)]
 
@@ -298,7 +316,9 @@ def main() -> None:
 
         print(
             f"| {rt} | {args.pods} | {args.rate:g} | {med('p50') * 1000:.0f} | {med('p99') * 1000:.0f} | "
-            f"{med('max') * 1000:.0f} | {med('all_running_s'):.1f} | {med('teardown_s'):.1f} |",
+            f"{med('max') * 1000:.0f} | {med('all_running_s'):.1f} | {med('teardown_s'):.1f} | "
+            f"{med('cpu_kubelet') * 1000:.0f} | {med('cpu_apiserver') * 1000:.0f} | "
+            f"{med('cpu_daemon') * 1000:.0f} | {med('load'):.1f} |",
             flush=True,
         )
 

@@ -22,6 +22,7 @@ from skiff import metrics
 from skiff.apiserver import (
     discovery,
     errors,
+    health,
     negotiate,
     patching,
     proxy,
@@ -38,6 +39,7 @@ from skiff.apiserver.handlers import Handlers, Route
 from skiff.apiserver.limits import Limits
 from skiff.apiserver.openapi import OpenAPI
 from skiff.apiserver.resources import ResourceInfo
+from skiff.store import StoreUnavailableError
 
 log = logging.getLogger("skiff.apiserver")
 
@@ -67,6 +69,7 @@ class API:
             self.by_gv.setdefault((r.group, r.version), {})[r.plural] = r
         self.openapi = OpenAPI(resources)
         self.ready = False
+        self.store_health = health.StoreHealth(handlers.store)
         self.extra_routes: list[Any] = []  # mounted before the catch-all (the dashboard's /ui)
         # scope -> the user (also put into the scope) or None for 401; None: no authentication.
         self.authenticate: Callable[[Any], Awaitable[UserInfo | None]] | None = None
@@ -128,6 +131,11 @@ class API:
             return await self.dispatch(request)
         except errors.APIError as e:
             return negotiate.error_response(e)
+        except StoreUnavailableError as e:  # nothing was written: the client may retry
+            self.store_health.failed(str(e))
+            resp = negotiate.error_response(health.unavailable(e))
+            resp.headers["Retry-After"] = str(health.RETRY_AFTER)
+            return resp
         except Exception as e:  # a bug: log it, answer a Status, keep serving
             log.exception("internal error on %s %s", request.method, request.url.path)
             return negotiate.error_response(errors.internal(str(e)))
@@ -246,9 +254,13 @@ class API:
         return negotiate.respond(discovery.VERSION)
 
     async def health(self, request: Request) -> Response:
+        """/livez and /healthz: the process serves (the store's trouble does not count: see health)."""
         if not self.ready:
             return PlainTextResponse("not ready", 503)
         return PlainTextResponse("ok")
+
+    async def readyz(self, request: Request) -> Response:
+        return self.store_health.readyz(request, self.ready)
 
     async def openapi_v3(self, request: Request) -> Response:
         rest = request.path_params.get("rest", "")
@@ -308,7 +320,7 @@ class API:
             StarletteRoute("/version/", self.version, methods=["GET"]),
             StarletteRoute("/healthz", self.health, methods=["GET"]),
             StarletteRoute("/livez", self.health, methods=["GET"]),
-            StarletteRoute("/readyz", self.health, methods=["GET"]),
+            StarletteRoute("/readyz", self.readyz, methods=["GET"]),
             StarletteRoute("/openapi/v3", self.openapi_v3, methods=["GET"]),
             StarletteRoute("/openapi/v3/{rest:path}", self.openapi_v3, methods=["GET"]),
             StarletteRoute("/openapi/v2", self.openapi_v2, methods=["GET"]),

@@ -17,7 +17,7 @@ from typing import Any
 
 import uvicorn
 
-from skiff.apiserver import catalog, serviceaccounts, ui
+from skiff.apiserver import catalog, gctune, serviceaccounts, ui
 from skiff.apiserver.app import API
 from skiff.apiserver.auth import certs, kubeconfigs
 from skiff.apiserver.auth.authenticate import Authenticator, gate
@@ -105,6 +105,8 @@ class Options:
     # Plain HTTP, no authentication, every request an admin: only to measure what TLS and
     # authentication cost (BENCHMARKS.md). Never for a cluster anyone else can reach.
     insecure_http: bool = False
+    # HOST:PORT clients use when a load balancer fronts this server (`skiff up --ha`).
+    external_address: str | None = None
 
 
 async def serve(data_dir: str, store_url: str, host: str, port: int, opts: Options | None = None) -> None:
@@ -123,10 +125,11 @@ async def serve(data_dir: str, store_url: str, host: str, port: int, opts: Optio
     tls: dict[str, Any] = {"http": "httptools", "ws": "websockets-sansio"}
     if not opts.insecure_http:
         ca = certs.load_or_create_ca(data_dir)
+        external_hosts = [opts.external_address.rsplit(":", 1)[0]] if opts.external_address else []
         tls = {
             "http": PeerHttpProtocol,
             "ws": PeerWebSocketProtocol,
-            "ssl_certfile": str(certs.serving_pem(data_dir, host)),
+            "ssl_certfile": str(certs.serving_pem(data_dir, host, external_hosts)),
             "ssl_ca_certs": str(ca.path),
             "ssl_cert_reqs": ssl.CERT_OPTIONAL,  # the certificate is a client's choice of credential
         }
@@ -137,6 +140,7 @@ async def serve(data_dir: str, store_url: str, host: str, port: int, opts: Optio
         api.authenticate = gate(api.authenticator)
     await seed(store)
     await cache.start()
+    api.store_health.start()
     config = uvicorn.Config(
         api.app(),
         host=host,
@@ -155,21 +159,26 @@ async def serve(data_dir: str, store_url: str, host: str, port: int, opts: Optio
     async def announce() -> None:
         while not server.started:
             await asyncio.sleep(0.02)
+        # Behind a load balancer (`skiff up --ha`) clients must use the balancer, not this one server.
+        address = opts.external_address or f"{client_host}:{port}"
         if opts.insecure_http:
-            url = f"http://{client_host}:{port}"
+            url = f"http://{address}"
             doc = kubeconfigs.kubeconfig(url, None)
         else:
-            url = f"https://{client_host}:{port}"
+            url = f"https://{address}"
             doc = kubeconfigs.admin(data_dir, url)
         path = kubeconfigs.write(os.path.join(data_dir, "kubeconfig"), doc)
         api.ready = True  # after the kubeconfig: whoever sees /readyz answer can use it
         log.info("serving", extra={"kv": {"url": url, "store": store_url, "kubeconfig": path}})
 
     announcer = asyncio.create_task(announce())
+    pacer = asyncio.create_task(gctune.run())
     try:
         await server.serve()
     finally:
         announcer.cancel()
+        pacer.cancel()
+        await api.store_health.stop()
         await cache.stop()
         await store.close()
 

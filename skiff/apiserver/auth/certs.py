@@ -209,17 +209,17 @@ def _normal_host(h: str) -> str:
         return h
 
 
-def serving_hosts(bind: str) -> list[str]:
+def serving_hosts(bind: str, extra: Sequence[str] = ()) -> list[str]:
     hosts = ["127.0.0.1", "localhost", socket.gethostname()]
-    if bind and bind not in ("0.0.0.0", "::"):
-        hosts.append(bind)
+    hosts += [h for h in (bind, *extra) if h and h not in ("0.0.0.0", "::")]
     return list(dict.fromkeys(hosts))
 
 
-def serving_pem(data_dir: str | os.PathLike[str], bind: str) -> Path:
-    """DATA_DIR/pki/apiserver-<bind>.pem (key and certificate), created or renewed when needed."""
+def serving_pem(data_dir: str | os.PathLike[str], bind: str, extra: Sequence[str] = ()) -> Path:
+    """DATA_DIR/pki/apiserver-<bind>.pem (key and certificate), created or renewed when needed;
+    ``extra``: more names clients use (a load balancer's host)."""
     ca = load_or_create_ca(data_dir)
-    hosts = serving_hosts(bind)
+    hosts = serving_hosts(bind, extra)
     with locked(data_dir) as d:
         path = d / f"apiserver-{bind or 'any'}.pem"
         if not _still_good(path, hosts):
