@@ -83,3 +83,23 @@ def test_watches_per_user_are_capped(limited: APIServerHandle) -> None:
                     break
             assert time.monotonic() < deadline
             time.sleep(0.05)
+
+
+def test_body_and_object_size_limits(shared_apiserver: APIServerHandle) -> None:
+    def pod(annotation: int) -> dict[str, object]:
+        return {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": f"big-{annotation}", "annotations": {"x": "a" * annotation}},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+        }
+
+    with shared_apiserver.client(timeout=60) as c:
+        too_big_body = c.post("/api/v1/namespaces/default/pods", json=pod(4 * 1024 * 1024))
+        assert too_big_body.status_code == 413
+        assert too_big_body.json()["message"] == "Request entity too large: limit is 3145728"
+        too_big_object = c.post("/api/v1/namespaces/default/pods", json=pod(2 * 1024 * 1024))
+        assert (
+            too_big_object.status_code == 413 and too_big_object.json()["reason"] == "RequestEntityTooLarge"
+        )
+        assert c.get("/api/v1/namespaces/default/pods/big-2097152").status_code == 404
