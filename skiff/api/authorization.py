@@ -60,12 +60,10 @@ class SubjectAccessReview(Object):
     status: SubjectAccessReviewStatus | None = None
 
 
-class LocalSubjectAccessReview(Object):
-    KIND = "LocalSubjectAccessReview"
-    API_VERSION = API_VERSION
+class LocalSubjectAccessReview(SubjectAccessReview):
+    """A SubjectAccessReview inside one namespace (namespace admins may ask it)."""
 
-    spec: SubjectAccessReviewSpec = msgspec.field(default_factory=SubjectAccessReviewSpec)
-    status: SubjectAccessReviewStatus | None = None
+    KIND = "LocalSubjectAccessReview"
 
 
 class SelfSubjectAccessReviewSpec(Base):

@@ -68,12 +68,10 @@ class RoleBinding(Object):
     role_ref: RoleRef = msgspec.field(default_factory=RoleRef)
 
 
-class ClusterRoleBinding(Object):
-    KIND = "ClusterRoleBinding"
-    API_VERSION = API_VERSION
+class ClusterRoleBinding(RoleBinding):
+    """The same shape as a RoleBinding, granting a ClusterRole everywhere."""
 
-    subjects: list[Subject] | None = None
-    role_ref: RoleRef = msgspec.field(default_factory=RoleRef)
+    KIND = "ClusterRoleBinding"
 
 
 class RoleList(ListBase):
