@@ -30,6 +30,7 @@ from skiff.apiserver import (
     watch,
 )
 from skiff.apiserver.auth import impersonation, reviews
+from skiff.apiserver.auth.aggregation import Aggregator
 from skiff.apiserver.auth.attributes import non_resource
 from skiff.apiserver.auth.authorizer import Authorizer
 from skiff.apiserver.auth.requests import route_attributes
@@ -72,6 +73,12 @@ class API:
         self.ready = False
         self.extra_routes: list[Any] = []  # mounted before the catch-all (the dashboard's /ui)
         self.authz = Authorizer(handlers.cache, self._lookup)
+        self.aggregator = Aggregator(handlers.store, handlers.cache, self.authz.rbac)
+
+    def start_authorization(self) -> None:
+        """Once the watch cache is loaded: index the RBAC objects and aggregate ClusterRoles."""
+        self.authz.rbac.refresh()
+        self.aggregator.poke()
 
     # ------------------------------------------------------------------------------ authorization
 

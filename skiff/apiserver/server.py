@@ -127,6 +127,7 @@ async def serve(
     api.extra_routes = ui.Dashboard(data_dir, api.app()).routes()
     await seed(store)
     await cache.start()
+    api.start_authorization()
     config = uvicorn.Config(
         api.app(),
         host=host,

@@ -7,7 +7,7 @@ changes: the index registers as a watcher of the four RBAC resources in the cach
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from skiff.api import codec, core, labels
@@ -94,14 +94,18 @@ def _subject_key(s: Obj, binding_namespace: str) -> str | None:
 
 
 class _Invalidate(Watcher):
-    """A watcher of the RBAC resources whose only job is to mark the index stale."""
+    """A watcher of one RBAC resource whose only job is to mark the index stale (and to tell the
+    aggregation of ClusterRoles that one changed)."""
 
-    def __init__(self, index: RBACIndex) -> None:
+    def __init__(self, index: RBACIndex, plural: str) -> None:
         super().__init__(None, None, 0)
         self.index = index
+        self.plural = plural
 
     def offer(self, ch: Change) -> None:
         self.index.stale = True
+        if self.plural == "clusterroles" and self.index.on_cluster_roles is not None:
+            self.index.on_cluster_roles()
 
     def end(self, why: str) -> None:
         self.index.stale = True
@@ -113,7 +117,8 @@ class RBACIndex:
         self.stale = True
         self.generation = 0  # bumped on every rebuild: decision caches key on it
         self._watched: dict[str, ResourceCache] = {}
-        self._watcher = _Invalidate(self)
+        self._watchers = {p: _Invalidate(self, p) for p in RBAC_PLURALS}
+        self.on_cluster_roles: Callable[[], None] | None = None
         # subject key -> rules granted cluster-wide; namespace -> subject key -> rules granted there
         self.cluster: dict[str, list[Rule]] = {}
         self.namespaced: dict[str, dict[str, list[Rule]]] = {}
@@ -121,7 +126,7 @@ class RBACIndex:
     def _objects(self, plural: str) -> Iterable[Obj]:
         rc = self.cache.resource(plural)
         if self._watched.get(plural) is not rc:  # the cache was (re)loaded: follow its new resource
-            rc.watchers.add(self._watcher)
+            rc.watchers.add(self._watchers[plural])
             self._watched[plural] = rc
         return [c.obj for c in rc.objects.values()]
 
@@ -137,7 +142,7 @@ class RBACIndex:
         cluster_roles = {str(o["metadata"].get("name")): o for o in self._objects("clusterroles")}
         compiled: dict[str, list[Rule]] = {}
         for name, role in cluster_roles.items():
-            compiled[name] = [Rule(r) for r in _rules_of(role, cluster_roles)]
+            compiled[name] = [Rule(r) for r in rules_of(role, cluster_roles)]
         roles: dict[tuple[str, str], list[Rule]] = {}
         for o in self._objects("roles"):
             m = o["metadata"]
@@ -191,13 +196,13 @@ def _rule_list(role: Obj) -> list[Obj]:
     return [r for r in rules if isinstance(r, dict)] if isinstance(rules, list) else []
 
 
-def _rules_of(role: Obj, cluster_roles: dict[str, Obj]) -> list[Obj]:
-    """A ClusterRole's rules; an aggregated one also has the rules of every ClusterRole its
-    selectors pick (the aggregation controller's result, computed here)."""
+def rules_of(role: Obj, cluster_roles: dict[str, Obj]) -> list[Obj]:
+    """A ClusterRole's rules; an aggregated one's are the rules of every ClusterRole its selectors
+    pick, whatever it stores (aggregation.py writes them into it, as Kubernetes' controller does)."""
     agg = role.get("aggregationRule")
     if not isinstance(agg, dict):
         return _rule_list(role)
-    out = list(_rule_list(role))
+    out: list[Obj] = []
     selectors = []
     for sel in agg.get("clusterRoleSelectors") or ():
         try:
@@ -209,5 +214,5 @@ def _rules_of(role: Obj, cluster_roles: dict[str, Obj]) -> list[Obj]:
             continue
         lbls = (other.get("metadata") or {}).get("labels") or {}
         if any(labels.matches_label_selector(s, lbls) for s in selectors):
-            out.extend(_rule_list(other))
+            out.extend(r for r in _rule_list(other) if r not in out)
     return out
