@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 import yaml
 
-from skiff.apiserver import catalog, ui
+from skiff.apiserver import catalog, gctune, ui
 from skiff.apiserver.app import API
 from skiff.apiserver.auth import bootstrap
 from skiff.apiserver.cache import WatchCache
@@ -128,6 +128,7 @@ async def serve(
     await seed(store)
     await cache.start()
     api.start_authorization()
+    api.store_health.start()
     config = uvicorn.Config(
         api.app(),
         host=host,
@@ -154,10 +155,13 @@ async def serve(
         log.info("serving", extra={"kv": {"url": url, "store": store_url, "kubeconfig": path}})
 
     announcer = asyncio.create_task(announce())
+    pacer = asyncio.create_task(gctune.run())
     try:
         await server.serve()
     finally:
         announcer.cancel()
+        pacer.cancel()
+        await api.store_health.stop()
         await cache.stop()
         await store.close()
 
