@@ -34,13 +34,27 @@ def cli() -> None:
 @click.option("--port", type=int, default=6443, show_default=True)
 @click.option("--nodes", type=int, default=1, show_default=True)
 @click.option("--runtime", type=click.Choice(["auto", "docker", "process", "hollow"]), default="auto")
-@click.option("--store", "store_url", default="sqlite", show_default=True)
-def up(data_dir: str, port: int, nodes: int, runtime: str, store_url: str) -> None:
+@click.option(
+    "--store", "store_url", default=None, help="[default: sqlite; with --ha: 3 etcd members in DIR]"
+)
+@click.option(
+    "--ha", is_flag=True, help="etcd x3, several API servers behind HAProxy, 2 schedulers/controllers."
+)
+@click.option("--apiservers", type=int, default=None, help="with --ha: how many API servers [default: 2]")
+def up(
+    data_dir: str,
+    port: int,
+    nodes: int,
+    runtime: str,
+    store_url: str | None,
+    ha: bool,
+    apiservers: int | None,
+) -> None:
     """Run the whole cluster in the foreground."""
     from skiff.up import UpError, resolve_spec, run_up
 
     try:
-        spec = resolve_spec(data_dir, port, nodes, runtime, store_url)
+        spec = resolve_spec(data_dir, port, nodes, runtime, store_url, ha, apiservers)
     except UpError as exc:
         raise UserError(str(exc)) from None
     sys.exit(run_up(spec))
@@ -51,13 +65,19 @@ def up(data_dir: str, port: int, nodes: int, runtime: str, store_url: str) -> No
 @click.option("--store", "store_url", default="sqlite", show_default=True)
 @click.option("--port", type=int, default=6443, show_default=True)
 @click.option("--bind", default="127.0.0.1", show_default=True)
-def apiserver(data_dir: str, store_url: str, port: int, bind: str) -> None:
+@click.option(
+    "--external-address",
+    default=None,
+    metavar="HOST:PORT",
+    help="The address clients use (a load balancer's), written into DATA_DIR/kubeconfig.",
+)
+def apiserver(data_dir: str, store_url: str, port: int, bind: str, external_address: str | None) -> None:
     """Run the API server."""
     from skiff.apiserver.server import run
     from skiff.log import setup_logging
 
     setup_logging("apiserver")
-    run(data_dir, store_url, bind, port)
+    run(data_dir, store_url, bind, port, external_address)
 
 
 @cli.command()

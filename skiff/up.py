@@ -27,6 +27,7 @@ import httpx
 
 READY_TIMEOUT_S = 30.0
 STOP_GRACE_S = 5.0
+BACKOFF_RESET_S = 60.0
 
 
 class UpError(Exception):
@@ -38,17 +39,25 @@ class Component:
     name: str
     argv: list[str]
     log_path: Path
+    run_dir: Path | None = None  # DIR/run/NAME.pid names the live process (for users and fault injection)
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     next_restart: float = 0.0
+    started_at: float = 0.0
     log_file: IO[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> None:
+        if self.log_file:
+            self.log_file.close()
         self.log_file = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
         # A new session so that Ctrl-C in the terminal reaches only `up`, which stops the children in order.
         self.process = subprocess.Popen(
             self.argv, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True
         )
+        self.started_at = time.monotonic()
+        if self.run_dir is not None:
+            self.run_dir.mkdir(exist_ok=True)
+            (self.run_dir / f"{self.name}.pid").write_text(f"{self.process.pid}\n")
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -130,8 +139,10 @@ class ClusterSpec:
     port: int
     nodes: int
     runtime: str
-    store_url: str
+    store_url: str  # with ha: "" = start our own etcd members
     bind: str = "127.0.0.1"
+    ha: bool = False
+    apiservers: int = 1
 
 
 class Cluster:
@@ -141,6 +152,7 @@ class Cluster:
         self.spec = spec
         self.say = say
         self.components: list[Component] = []
+        self.metrics: list[str] = []  # "URL (component)", printed once all are started
         self.stopping = threading.Event()
 
     @property
@@ -148,8 +160,10 @@ class Cluster:
         return self.spec.data_dir / "kubeconfig"
 
     def _component(self, name: str, *args: str) -> Component:
-        argv = [sys.executable, "-m", "skiff", *args]
-        comp = Component(name, argv, self.spec.data_dir / "logs" / f"{name}.log")
+        return self._process(name, [sys.executable, "-m", "skiff", *args])
+
+    def _process(self, name: str, argv: list[str]) -> Component:
+        comp = Component(name, argv, self.spec.data_dir / "logs" / f"{name}.log", self.spec.data_dir / "run")
         self.components.append(comp)
         return comp
 
@@ -162,6 +176,17 @@ class Cluster:
         # The API server writes the admin kubeconfig once it answers; a stale one must not fool us.
         with contextlib.suppress(FileNotFoundError):
             self.kubeconfig.unlink()
+        self.start_control_plane()
+        self.start_agents(runtime)
+        self.say("started: " + ", ".join(c.name for c in self.components))
+        self.say(f"logs: {self.spec.data_dir / 'logs'}")
+        self.say("metrics: " + ", ".join(self.metrics) + ", kubelets on their node ports")
+        self.say(f"export KUBECONFIG={self.kubeconfig}")
+        self.say(f"dashboard: {self._write_dashboard_url()}")
+
+    def start_control_plane(self) -> None:
+        """The API server on the store, up and answering; it writes the admin kubeconfig."""
+        spec = self.spec
         api = self._component(
             "apiserver",
             "apiserver",
@@ -175,18 +200,28 @@ class Cluster:
             spec.bind,
         )
         api.start()
-        self._wait_for_api(api)
+        self.wait_ready(api, f"http://{spec.bind}:{spec.port}/readyz")
+        self.metrics.append(f"http://{spec.bind}:{spec.port}/metrics (apiserver)")
 
-        self._component("controller-manager", "controller-manager", "--kubeconfig", str(self.kubeconfig))
-        scheduler_metrics = free_port()
-        self._component(
-            "scheduler",
-            "scheduler",
-            "--kubeconfig",
-            str(self.kubeconfig),
-            "--metrics-port",
-            str(scheduler_metrics),
-        )
+    def start_agents(
+        self, runtime: str, replicas: int = 1, extra: dict[str, list[str]] | None = None
+    ) -> None:
+        """Controller-managers, schedulers (``replicas`` of each, leader-elected) and the kubelets.
+
+        ``extra`` adds arguments per command ("scheduler", "controller-manager").
+        """
+        extra = extra or {}
+        kubeconfig = str(self.kubeconfig)
+        for i in range(1, replicas + 1):
+            suffix = f"-{i}" if replicas > 1 else ""
+            cm_args = ["controller-manager", "--kubeconfig", kubeconfig, *extra.get("controller-manager", [])]
+            self._component(f"controller-manager{suffix}", *cm_args).start()
+        for i in range(1, replicas + 1):
+            suffix = f"-{i}" if replicas > 1 else ""
+            port = free_port()
+            args = ["scheduler", "--kubeconfig", kubeconfig, "--metrics-port", str(port)]
+            self._component(f"scheduler{suffix}", *args, *extra.get("scheduler", [])).start()
+            self.metrics.append(f"http://127.0.0.1:{port}/metrics (scheduler{suffix})")
         for node in self._node_names(runtime):
             node_kubeconfig = self.spec.data_dir / f"kubelet-{node}.kubeconfig"
             # Until the API server issues node credentials, each kubelet gets a copy of the admin's.
@@ -194,25 +229,12 @@ class Cluster:
             args = ["kubelet", "--kubeconfig", str(node_kubeconfig), "--node-name", node]
             args += ["--runtime", runtime, "--port", str(free_port())]
             if runtime == "hollow":
-                args += ["--count", str(spec.nodes)]
+                args += ["--count", str(self.spec.nodes)]
             args += ["--manifests", str(self.spec.data_dir / "manifests" / node)]
             # The process runtime keeps its records per cluster, never in a directory another cluster shares.
             args += ["--root-dir", str(self.spec.data_dir / "process-runtime")]
             (self.spec.data_dir / "manifests" / node).mkdir(parents=True, exist_ok=True)
-            self._component(f"kubelet-{node}", *args)
-        for comp in self.components[1:]:
-            comp.start()
-        self.say(
-            "started: apiserver, controller-manager, scheduler, "
-            + ", ".join(c.name for c in self.components if c.name.startswith("kubelet-"))
-        )
-        self.say(f"logs: {self.spec.data_dir / 'logs'}")
-        self.say(
-            f"metrics: http://{spec.bind}:{spec.port}/metrics (apiserver), "
-            f"http://127.0.0.1:{scheduler_metrics}/metrics (scheduler), kubelets on their node ports"
-        )
-        self.say(f"export KUBECONFIG={self.kubeconfig}")
-        self.say(f"dashboard: {self._write_dashboard_url()}")
+            self._component(f"kubelet-{node}", *args).start()
 
     def _write_dashboard_url(self) -> str:
         """DIR/dashboard-url: the /ui login URL with the one-time token the API server wrote."""
@@ -229,19 +251,20 @@ class Cluster:
             return ["hollow"]  # one process hosts hollow-0 .. hollow-N-1
         return [f"node-{i}" for i in range(1, self.spec.nodes + 1)]
 
-    def _wait_for_api(self, api: Component) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        url = f"http://{self.spec.bind}:{self.spec.port}/readyz"
+    def wait_ready(self, comp: Component, url: str, what: str = "the API server") -> None:
+        """Waits until ``url`` answers 200 and the admin kubeconfig exists; UpError if ``comp`` exits."""
+        timeout = READY_TIMEOUT_S
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not api.alive():
-                line = api.last_log_line() or "no output"
-                raise UpError(f"the API server exited: {line}")
+            if not comp.alive():
+                line = comp.last_log_line() or "no output"
+                raise UpError(f"{what} exited: {line}")
             if self.kubeconfig.exists():
                 with contextlib.suppress(httpx.HTTPError):
                     if httpx.get(url, timeout=1.0).status_code == 200:
                         return
             time.sleep(0.05)
-        raise UpError(f"the API server did not answer within {READY_TIMEOUT_S:.0f} s; see {api.log_path}")
+        raise UpError(f"{what} did not answer within {timeout:.0f} s; see {comp.log_path}")
 
     def supervise(self) -> None:
         """Restarts components that die, with back-off, until stop() is called."""
@@ -251,6 +274,8 @@ class Cluster:
                 if comp.alive() or self.stopping.is_set():
                     continue
                 if comp.next_restart == 0.0:
+                    if now - comp.started_at > BACKOFF_RESET_S:
+                        comp.restarts = 0  # a crash after a long healthy run starts the back-off afresh
                     delay = min(30.0, 2.0 ** min(comp.restarts, 5))
                     comp.next_restart = now + delay
                     code = comp.process.returncode if comp.process else None
@@ -280,7 +305,12 @@ class Cluster:
 
 def run_up(spec: ClusterSpec) -> int:
     """The foreground command: start, supervise until Ctrl-C/SIGTERM, stop. Returns the exit code."""
-    cluster = Cluster(spec)
+    if spec.ha:
+        from skiff.up_ha import HACluster
+
+        cluster: Cluster = HACluster(spec)
+    else:
+        cluster = Cluster(spec)
 
     def on_signal(signum: int, frame: object) -> None:
         cluster.stopping.set()
@@ -300,10 +330,34 @@ def run_up(spec: ClusterSpec) -> int:
     return 0
 
 
-def resolve_spec(data_dir: str, port: int, nodes: int, runtime: str, store_url: str) -> ClusterSpec:
+def resolve_spec(
+    data_dir: str,
+    port: int,
+    nodes: int,
+    runtime: str,
+    store_url: str | None,
+    ha: bool = False,
+    apiservers: int | None = None,
+) -> ClusterSpec:
     if nodes < 1:
         raise UpError("--nodes must be at least 1")
     if not (0 < port < 65536):
         raise UpError(f"--port {port} is not a TCP port")
+    if apiservers is not None and not ha:
+        raise UpError("--apiservers needs --ha")
+    if ha:
+        apiservers = 2 if apiservers is None else apiservers
+        if apiservers < 1:
+            raise UpError("--apiservers must be at least 1")
+        if store_url is not None and not store_url.startswith("etcd://"):
+            raise UpError("--ha shares the store between API servers: give --store etcd://... or none")
     path = prepare_data_dir(Path(os.path.expanduser(data_dir)))
-    return ClusterSpec(data_dir=path, port=port, nodes=nodes, runtime=runtime, store_url=store_url)
+    return ClusterSpec(
+        data_dir=path,
+        port=port,
+        nodes=nodes,
+        runtime=runtime,
+        store_url=store_url or ("" if ha else "sqlite"),
+        ha=ha,
+        apiservers=apiservers or 1,
+    )

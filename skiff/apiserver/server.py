@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 import yaml
 
-from skiff.apiserver import catalog, ui
+from skiff.apiserver import catalog, gctune, ui
 from skiff.apiserver.app import API
 from skiff.apiserver.cache import WatchCache
 from skiff.apiserver.handlers import Handlers
@@ -114,7 +114,9 @@ def build(store: Store, server_address: str) -> tuple[API, WatchCache]:
     return API(handlers, resources, server_address), cache
 
 
-async def serve(data_dir: str, store_url: str, host: str, port: int) -> None:
+async def serve(
+    data_dir: str, store_url: str, host: str, port: int, external_address: str | None = None
+) -> None:
     os.makedirs(data_dir, exist_ok=True)
     store = open_store(store_url, data_dir)
     await store.start()
@@ -123,6 +125,7 @@ async def serve(data_dir: str, store_url: str, host: str, port: int) -> None:
     api.extra_routes = ui.Dashboard(data_dir, api.app()).routes()
     await seed(store)
     await cache.start()
+    api.store_health.start()
     config = uvicorn.Config(
         api.app(),
         host=host,
@@ -143,24 +146,28 @@ async def serve(data_dir: str, store_url: str, host: str, port: int) -> None:
         while not server.started:
             await asyncio.sleep(0.02)
         api.ready = True
-        url = f"http://{client_host}:{port}"
+        # Behind a load balancer (`skiff up --ha`) clients must use the balancer, not this one server.
+        url = f"http://{external_address or f'{client_host}:{port}'}"
         path = write_kubeconfig(data_dir, url)
         log.info("serving", extra={"kv": {"url": url, "store": store_url, "kubeconfig": path}})
 
     announcer = asyncio.create_task(announce())
+    pacer = asyncio.create_task(gctune.run())
     try:
         await server.serve()
     finally:
         announcer.cancel()
+        pacer.cancel()
+        await api.store_health.stop()
         await cache.stop()
         await store.close()
 
 
-def run(data_dir: str, store_url: str, host: str, port: int) -> None:
+def run(data_dir: str, store_url: str, host: str, port: int, external_address: str | None = None) -> None:
     import uvloop
 
     try:
-        uvloop.run(serve(data_dir, store_url, host, port))
+        uvloop.run(serve(data_dir, store_url, host, port, external_address))
     except StoreError as e:
         raise SystemExit(f"skiff apiserver: {e}") from None
     except OSError as e:

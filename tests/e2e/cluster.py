@@ -20,13 +20,19 @@ T = TypeVar("T")
 
 class UpProcess:
     def __init__(
-        self, data_dir: Path, *, nodes: int = 1, runtime: str = "docker", store: str = "sqlite"
+        self,
+        data_dir: Path,
+        *,
+        nodes: int = 1,
+        runtime: str = "docker",
+        store: str | None = "sqlite",
+        extra: tuple[str, ...] = (),
     ) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.args = [
             sys.executable, "-m", "skiff", "up", "--data-dir", str(data_dir), "--port", str(self.port),
-            "--nodes", str(nodes), "--runtime", runtime, "--store", store,
+            "--nodes", str(nodes), "--runtime", runtime, *(["--store", store] if store else []), *extra,
         ]  # fmt: skip
         self.nodes = nodes
         self.proc: subprocess.Popen[str] | None = None
@@ -57,6 +63,10 @@ class UpProcess:
             if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])
         ]
         return len(ready) >= self.nodes
+
+    def pid(self, component: str) -> int:
+        """The live process of a component, from the pid file `skiff up` writes at each (re)start."""
+        return int((self.data_dir / "run" / f"{component}.pid").read_text())
 
     def output(self) -> str:
         return self.output_path.read_text() if self.output_path.exists() else ""

@@ -71,3 +71,14 @@ def test_unreachable_etcd(tmp_path: Path) -> None:
     )
     assert_one_line_error(result, "API server")
     assert no_component_left(data_dir)
+
+
+def test_ha_refuses_a_store_it_cannot_share(tmp_path: Path) -> None:
+    result = run_up("--data-dir", str(tmp_path / "d"), "--ha", "--store", "sqlite", "--runtime", "hollow")
+    assert_one_line_error(result, "--ha", "etcd://")
+    assert no_component_left(tmp_path / "d")
+
+
+def test_apiservers_needs_ha(tmp_path: Path) -> None:
+    result = run_up("--data-dir", str(tmp_path / "d"), "--apiservers", "3", "--runtime", "hollow")
+    assert_one_line_error(result, "--apiservers needs --ha")
