@@ -19,7 +19,7 @@ import uvicorn
 
 from skiff.apiserver import catalog, gctune, serviceaccounts, ui
 from skiff.apiserver.app import API
-from skiff.apiserver.auth import certs, kubeconfigs
+from skiff.apiserver.auth import bootstrap, certs, kubeconfigs
 from skiff.apiserver.auth.authenticate import Authenticator, gate
 from skiff.apiserver.auth.serviceaccounts import ServiceAccountTokens
 from skiff.apiserver.auth.serviceaccounts import load_or_create_key as sa_key
@@ -89,6 +89,7 @@ async def seed(store: Store) -> None:
             await store.create(f"/registry/priorityclasses/{name}", encode_for_store(pc))
         except KeyExistsError:
             pass
+    await bootstrap.seed(store)
 
 
 def build(store: Store, server_address: str) -> tuple[API, WatchCache]:
@@ -140,6 +141,7 @@ async def serve(data_dir: str, store_url: str, host: str, port: int, opts: Optio
         api.authenticate = gate(api.authenticator)
     await seed(store)
     await cache.start()
+    api.start_authorization()
     api.store_health.start()
     config = uvicorn.Config(
         api.app(),
