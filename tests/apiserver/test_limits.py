@@ -86,12 +86,12 @@ def test_watches_per_user_are_capped(limited: APIServerHandle) -> None:
 
 
 def test_body_and_object_size_limits(shared_apiserver: APIServerHandle) -> None:
-    def pod(annotation: int) -> dict[str, object]:
+    def pod(size: int) -> dict[str, object]:
         return {
             "apiVersion": "v1",
             "kind": "Pod",
-            "metadata": {"name": f"big-{annotation}", "annotations": {"x": "a" * annotation}},
-            "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+            "metadata": {"name": f"big-{size}"},
+            "spec": {"containers": [{"name": "c", "image": "busybox", "args": ["a" * size]}]},
         }
 
     with shared_apiserver.client(timeout=60) as c:
