@@ -155,8 +155,9 @@ async def end_to_end(port: int, pid: int, pods: int, clients: int, runs: int) ->
     await asyncio.sleep(0.5)  # the binding reaches the authorizer through the watch cache
     sa = {"Impersonate-User": "system:serviceaccount:bench:app"}
     rows: dict[str, list[tuple[float, float]]] = {"admin": [], "service account": []}
-    for run in range(runs):  # interleaved, so both see the same machine load
-        for who, headers in (("admin", None), ("service account", sa)):
+    pair: list[tuple[str, dict[str, str] | None]] = [("admin", None), ("service account", sa)]
+    for run in range(runs):  # interleaved, each first in turn: both see the same load and store size
+        for who, headers in pair if run % 2 == 0 else pair[::-1]:
             c0 = cpu_seconds(pid)
             res = await bench_creates(host, port, "bench", pods, clients, headers, prefix=f"{who[0]}{run}-")
             rows[who].append((res["rate"], (cpu_seconds(pid) - c0) / pods * 1e6))
