@@ -56,6 +56,7 @@ _CHANNEL_OPTIONS = [
 ]
 # A watch on a member that lost its leader is cancelled by the member (etcd's "require leader").
 _WATCH_METADATA = (("hasleader", "true"),)
+_WATCH_CHANNEL_CHECK_S = 0.5  # how often a quiet watch checks whether the store changed endpoint
 _PUT = rpc.Event.PUT
 
 
@@ -462,7 +463,12 @@ class EtcdStore(Store):
                     )
                 )
                 while True:
-                    resp = await call.read()
+                    resp = await self._read_or_moved(call, gen)
+                    if resp is None:  # another call moved the store to a new endpoint: follow it
+                        log.info(
+                            "watch on %s moves to the new etcd endpoint at revision %d", prefix, next_rev
+                        )
+                        break
                     if resp is grpc.aio.EOF:
                         break
                     if resp.compact_revision:
@@ -510,6 +516,28 @@ class EtcdStore(Store):
                 raise StoreUnavailableError(f"etcd at {self._where} is unavailable: cannot resume a watch")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
+
+    async def _read_or_moved(self, call: Any, gen: int) -> Any:
+        """The next message of a watch stream, or None once the store has moved to another channel.
+
+        Closing a replaced channel cancels its streams, and grpc.aio raises that as CancelledError in
+        whoever awaits the read: read in a task of its own so that it cannot end the whole watch.
+        """
+        if gen != self._gen:
+            return None
+        read = asyncio.ensure_future(call.read())
+        try:
+            while True:
+                done, _ = await asyncio.wait({read}, timeout=_WATCH_CHANNEL_CHECK_S)
+                if done:
+                    return None if read.cancelled() else read.result()
+                if gen != self._gen:
+                    return None
+        finally:
+            if not read.done():
+                call.cancel()
+                read.cancel()
+                read.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
 def _raise_guard_failed(key: str, resp: Any) -> NoReturn:

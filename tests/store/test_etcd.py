@@ -202,3 +202,37 @@ async def test_a_write_applied_but_unanswered_is_recognised_on_retry(etcd_single
             store._kv = store._kv.stub
     finally:
         await store.close()
+
+
+async def test_watch_follows_the_store_to_a_new_endpoint_and_outlives_the_old_channel(
+    etcd_cluster: EtcdCluster,
+) -> None:
+    # A request that fails over (here forced) moves the store to the next member and closes the old
+    # channel 5 s later; closing it cancels its streams, which once ended the watch for good (seen
+    # under fault injection: an API server's watch cache stopped while writes went on).
+    store = open_store(etcd_cluster.url, "/unused")
+    await store.start()
+    assert isinstance(store, EtcdStore)
+    start = await store.current_revision() + 1
+    events: list[Event] = []
+
+    async def watcher() -> None:
+        async for batch in store.watch("/registry/moved/", start):
+            events.extend(batch)
+
+    w = asyncio.create_task(watcher())
+    try:
+        await store.create("/registry/moved/before", b"x")
+        store._failover(store._gen)
+        await asyncio.sleep(6.0)  # past the old channel's 5 s grace
+        kv = await store.create("/registry/moved/after", b"x")
+        deadline = time.monotonic() + 30
+        while not any(e.kv.key.endswith("/after") for e in events) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert not w.done(), "the watch ended"
+        assert [e.kv.key for e in events] == ["/registry/moved/before", "/registry/moved/after"]
+        assert events[-1].revision == kv.mod_revision
+    finally:
+        w.cancel()
+        await asyncio.gather(w, return_exceptions=True)
+        await store.close()
