@@ -21,6 +21,7 @@ from skiff import metrics
 from skiff.apiserver import (
     discovery,
     errors,
+    health,
     negotiate,
     patching,
     proxy,
@@ -32,6 +33,7 @@ from skiff.apiserver import (
 from skiff.apiserver.handlers import Handlers, Route
 from skiff.apiserver.openapi import OpenAPI
 from skiff.apiserver.resources import ResourceInfo
+from skiff.store import StoreUnavailableError
 
 log = logging.getLogger("skiff.apiserver")
 
@@ -61,6 +63,7 @@ class API:
             self.by_gv.setdefault((r.group, r.version), {})[r.plural] = r
         self.openapi = OpenAPI(resources)
         self.ready = False
+        self.store_health = health.StoreHealth(handlers.store)
         self.extra_routes: list[Any] = []  # mounted before the catch-all (the dashboard's /ui)
 
     # ------------------------------------------------------------------------------ routing
@@ -117,6 +120,11 @@ class API:
             return await self.dispatch(request)
         except errors.APIError as e:
             return negotiate.error_response(e)
+        except StoreUnavailableError as e:  # nothing was written: the client may retry
+            self.store_health.failed(str(e))
+            resp = negotiate.error_response(health.unavailable(e))
+            resp.headers["Retry-After"] = str(health.RETRY_AFTER)
+            return resp
         except Exception as e:  # a bug: log it, answer a Status, keep serving
             log.exception("internal error on %s %s", request.method, request.url.path)
             return negotiate.error_response(errors.internal(str(e)))
@@ -226,9 +234,13 @@ class API:
         return negotiate.respond(discovery.VERSION)
 
     async def health(self, request: Request) -> Response:
+        """/livez and /healthz: the process serves (the store's trouble does not count: see health)."""
         if not self.ready:
             return PlainTextResponse("not ready", 503)
         return PlainTextResponse("ok")
+
+    async def readyz(self, request: Request) -> Response:
+        return self.store_health.readyz(request, self.ready)
 
     async def openapi_v3(self, request: Request) -> Response:
         rest = request.path_params.get("rest", "")
@@ -272,7 +284,7 @@ class API:
             StarletteRoute("/version/", self.version, methods=["GET"]),
             StarletteRoute("/healthz", self.health, methods=["GET"]),
             StarletteRoute("/livez", self.health, methods=["GET"]),
-            StarletteRoute("/readyz", self.health, methods=["GET"]),
+            StarletteRoute("/readyz", self.readyz, methods=["GET"]),
             StarletteRoute("/openapi/v3", self.openapi_v3, methods=["GET"]),
             StarletteRoute("/openapi/v3/{rest:path}", self.openapi_v3, methods=["GET"]),
             StarletteRoute("/openapi/v2", self.openapi_v2, methods=["GET"]),

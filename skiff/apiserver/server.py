@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 import yaml
 
-from skiff.apiserver import catalog, ui
+from skiff.apiserver import catalog, gctune, ui
 from skiff.apiserver.app import API
 from skiff.apiserver.cache import WatchCache
 from skiff.apiserver.handlers import Handlers
@@ -125,6 +125,7 @@ async def serve(
     api.extra_routes = ui.Dashboard(data_dir, api.app()).routes()
     await seed(store)
     await cache.start()
+    api.store_health.start()
     config = uvicorn.Config(
         api.app(),
         host=host,
@@ -151,10 +152,13 @@ async def serve(
         log.info("serving", extra={"kv": {"url": url, "store": store_url, "kubeconfig": path}})
 
     announcer = asyncio.create_task(announce())
+    pacer = asyncio.create_task(gctune.run())
     try:
         await server.serve()
     finally:
         announcer.cancel()
+        pacer.cancel()
+        await api.store_health.stop()
         await cache.stop()
         await store.close()
 

@@ -114,6 +114,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def current_revision(self) -> int: ...
 
+    async def check(self) -> None:
+        """Probe that the store can serve now; raises StoreUnavailableError when it cannot."""
+        await self.current_revision()
+
     @abc.abstractmethod
     async def compacted_revision(self) -> int: ...
 

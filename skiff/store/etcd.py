@@ -58,6 +58,9 @@ _CHANNEL_OPTIONS = [
 _WATCH_METADATA = (("hasleader", "true"),)
 _WATCH_CHANNEL_CHECK_S = 0.5  # how often a quiet watch checks whether the store changed endpoint
 _PUT = rpc.Event.PUT
+# What a member answers when it cannot reach agreement (etcd's server-side timeouts and leader loss).
+_NO_QUORUM = ("request timed out", "context deadline exceeded", "no leader", "leader changed")
+PROBE_RETRY = 3.0  # seconds a health probe keeps trying
 
 
 def key_end(prefix: bytes) -> bytes:
@@ -184,18 +187,26 @@ class EtcdStore(Store):
             gen = self._gen
             try:
                 return await getattr(self._kv, method)(req, timeout=timeout)
+            except asyncio.CancelledError:
+                if not self._closed_under(gen):
+                    raise
+                last = "its channel was closed after a failover"
             except grpc.aio.AioRpcError as e:
-                if e.code() not in _RETRYABLE:
+                if not _retryable(e):
                     raise self._error(e) from None
                 self._failover(gen)
-                if time.monotonic() + delay > deadline or self._closing:
-                    raise StoreUnavailableError(
-                        f"etcd at {self._where} is unavailable: {e.details()}"
-                    ) from None
-                last = e.details()
+                last = e.details() or e.code().name
+            if time.monotonic() + delay > deadline or self._closing:
+                raise StoreUnavailableError(f"etcd at {self._where} is unavailable: {last}") from None
             log.debug("etcd unavailable (%s); retrying in %.2fs", last, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
+
+    def _closed_under(self, gen: int) -> bool:
+        """A CancelledError from grpc that is not our task's: a failover closed the call's channel
+        (after its grace period) under it. Such a call failed like an UNAVAILABLE one."""
+        task = asyncio.current_task()
+        return gen != self._gen and (task is None or task.cancelling() == 0)
 
     def _error(self, e: grpc.aio.AioRpcError) -> StoreError:
         details = e.details() or ""
@@ -227,14 +238,16 @@ class EtcdStore(Store):
             gen = self._gen
             try:
                 resp = await self._kv.Txn(req, timeout=self.request_timeout)
+            except asyncio.CancelledError:
+                if not self._closed_under(gen):
+                    raise
+                last = "its channel was closed after a failover"
+                ambiguous = True
             except grpc.aio.AioRpcError as e:
-                if e.code() not in _RETRYABLE:
+                if not _retryable(e):
                     raise self._error(e) from None
                 self._failover(gen)
-                if time.monotonic() + delay > deadline or self._closing:
-                    raise StoreUnavailableError(
-                        f"etcd at {self._where} is unavailable: {e.details()}"
-                    ) from None
+                last = e.details() or e.code().name
                 ambiguous = True
             else:
                 if not resp.succeeded and ambiguous and recognise is not None:
@@ -242,6 +255,8 @@ class EtcdStore(Store):
                     if mine is not None:
                         return mine
                 return resp
+            if time.monotonic() + delay > deadline or self._closing:
+                raise StoreUnavailableError(f"etcd at {self._where} is unavailable: {last}") from None
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
 
@@ -250,6 +265,10 @@ class EtcdStore(Store):
     async def current_revision(self) -> int:
         resp = await self._call("Range", rpc.RangeRequest(key=b"/", count_only=True))
         return int(resp.header.revision)
+
+    async def check(self) -> None:
+        """A linearizable read (it needs a quorum), given up after a short while."""
+        await self._call("Range", rpc.RangeRequest(key=b"/", count_only=True), retry_for=PROBE_RETRY)
 
     async def compacted_revision(self) -> int:
         """etcd has no call for it: the smallest revision a read at that revision still accepts
@@ -504,6 +523,10 @@ class EtcdStore(Store):
                 elif e.code() != grpc.StatusCode.CANCELLED:  # CANCELLED: its channel was replaced
                     raise self._error(e) from None
                 log.info("watch on %s broke (%s); resuming from revision %d", prefix, e.details(), next_rev)
+            except asyncio.CancelledError:
+                if not self._closed_under(gen):
+                    raise
+                log.info("watch on %s lost its channel; resuming from revision %d", prefix, next_rev)
             except asyncio.InvalidStateError:  # written to a stream that had already ended
                 log.info("watch on %s broke; resuming from revision %d", prefix, next_rev)
             finally:
@@ -538,6 +561,12 @@ class EtcdStore(Store):
                 call.cancel()
                 read.cancel()
                 read.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+
+def _retryable(e: grpc.aio.AioRpcError) -> bool:
+    """Worth another endpoint: the member is gone, hangs, or cannot get the request agreed on (no
+    quorum, no leader). A write that failed so may still be applied if a quorum forms: ambiguous."""
+    return e.code() in _RETRYABLE or any(s in (e.details() or "") for s in _NO_QUORUM)
 
 
 def _raise_guard_failed(key: str, resp: Any) -> NoReturn:

@@ -81,7 +81,7 @@ INSERT OR IGNORE INTO meta(id, rev, compacted) VALUES (0, 1, 0);
 _HISTORY_PAGE = 1000
 _COMPACT_CHUNK = 5000
 
-_CREATE, _UPDATE, _DELETE, _COMPACT, _LOAD, _STOP = range(6)
+_CREATE, _UPDATE, _DELETE, _COMPACT, _LOAD, _STOP, _PROBE = range(7)
 
 
 def prefix_end(prefix: str) -> str | None:
@@ -366,6 +366,8 @@ class SQLiteStore(Store):
             return self._compact_chunk(conn, op)
         if kind == _LOAD:
             return self._load(conn, op.arg)
+        if kind == _PROBE:
+            return None  # the batch's commit (its meta row) is the probe
         raise AssertionError(kind)
 
     def _compact_chunk(self, conn: sqlite3.Connection, op: _Op) -> int | None:
@@ -480,6 +482,11 @@ class SQLiteStore(Store):
 
     async def current_revision(self) -> int:
         return self._rev
+
+    async def check(self) -> None:
+        """An empty commit through the writer: fails while another process holds the file's lock or the
+        disk is full, as a real write would."""
+        await self._write(_Op(_PROBE))
 
     async def compacted_revision(self) -> int:
         return self._compacted

@@ -32,6 +32,12 @@ class Kubectl:
         return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def http_client(handle: Any, timeout: float = 30) -> httpx.Client:
+    """An httpx client for a server of the apiserver fixtures (one that trusts it, once they serve TLS)."""
+    make = getattr(handle, "client", None)
+    return make(timeout=timeout) if make is not None else httpx.Client(base_url=handle.url, timeout=timeout)
+
+
 def unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 

@@ -1,0 +1,150 @@
+"""A node whose real kubelet process dies (kill -9), end to end: `skiff kubelet --runtime hollow` and
+`skiff controller-manager` as processes against a live API server.
+
+The kubelet renews its Lease every 10 s, so the grace period is shortened to 20 s (Kubernetes keeps
+4 renewals in 40 s; 2 here), the monitor period to 1 s. What a user sees: the node goes Ready=Unknown
+with the unreachable taints; a pod tolerating them for 2 s is evicted, one with the API server's
+default 300 s tolerations stays; once the node object is deleted, pod GC removes its pods.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from skiff.api.core import Node, Pod, Toleration
+from skiff.client import ApiError, Client
+
+from ..client.util import eventually, namespace
+from .util import cond, node_pod, ready_status, taint, taints_of
+
+UNREACHABLE = "node.kubernetes.io/unreachable"
+NOT_READY = "node.kubernetes.io/not-ready"
+FLAGS = ["--node-monitor-period=1s", "--node-monitor-grace-period=20s", "--pod-gc-period=1s"]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def processes(apiserver: Any, tmp_path: Path) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    skiff = [sys.executable, "-m", "skiff"]
+    hollow = ["--runtime", "hollow", "--port", str(free_port()), "--address", "127.0.0.1"]
+    with open(tmp_path / "kubelet.log", "wb") as klog, open(tmp_path / "cm.log", "wb") as cmlog:
+        procs["kubelet"] = subprocess.Popen(
+            [*skiff, "kubelet", "--kubeconfig", apiserver.kubeconfig, "--node-name", "doomed", *hollow],
+            stdout=subprocess.DEVNULL,
+            stderr=klog,
+        )
+        procs["cm"] = subprocess.Popen(
+            [*skiff, "controller-manager", "--kubeconfig", apiserver.kubeconfig, *FLAGS],
+            stdout=subprocess.DEVNULL,
+            stderr=cmlog,
+        )
+    try:
+        yield procs
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(5)
+
+
+@pytest.fixture
+async def client(apiserver: Any) -> AsyncIterator[Client]:
+    async with Client.from_kubeconfig(apiserver.kubeconfig) as c:
+        yield c
+
+
+async def _node(client: Client) -> Node | None:
+    try:
+        return await client.get(Node, "doomed")
+    except ApiError as e:
+        if e.not_found:
+            return None
+        raise
+
+
+async def _pod(client: Client, ns: str, name: str) -> Pod | None:
+    try:
+        return await client.get(Pod, name, ns)
+    except ApiError as e:
+        if e.not_found:
+            return None
+        raise
+
+
+async def test_kubelet_killed_node_unreachable_pods_evicted_then_collected(
+    client: Client, processes: dict[str, subprocess.Popen[bytes]]
+) -> None:
+    async def ready() -> bool:
+        node = await _node(client)
+        return node is not None and ready_status(node) == "True"
+
+    await eventually(ready, timeout=60, what="the hollow node registered Ready")
+    async with namespace(client, "nf") as ns:
+        short = [
+            Toleration(key=UNREACHABLE, operator="Exists", effect="NoExecute", toleration_seconds=2),
+            Toleration(key=NOT_READY, operator="Exists", effect="NoExecute", toleration_seconds=2),
+        ]
+        await client.create(node_pod("short", ns, "doomed", short))
+        await client.create(node_pod("default", ns, "doomed"))  # the API server adds 300 s tolerations
+
+        async def running(name: str) -> bool:
+            p = await _pod(client, ns, name)
+            return p is not None and p.status is not None and p.status.phase == "Running"
+
+        for name in ("short", "default"):
+            await eventually(lambda n=name: running(n), timeout=60, what=f"{name} Running")  # type: ignore[misc]
+        tols = {
+            (t.key, t.toleration_seconds)
+            for t in (await client.get(Pod, "default", ns)).spec.tolerations or ()
+        }
+        assert {(UNREACHABLE, 300), (NOT_READY, 300)} <= tols
+
+        processes["kubelet"].kill()  # kill -9: no goodbye, no more lease renewals
+        processes["kubelet"].wait(10)
+
+        async def unreachable() -> Node | None:
+            node = await _node(client)
+            ok = node is not None and (UNREACHABLE, "NoExecute") in taints_of(node)
+            return node if ok and ready_status(node) == "Unknown" else None
+
+        node = await eventually(unreachable, timeout=120, what="Ready=Unknown and the unreachable taint")
+        assert cond(node, "Ready").reason == "NodeStatusUnknown"
+        assert (UNREACHABLE, "NoSchedule") in taints_of(node)
+        t = taint(node, UNREACHABLE, "NoExecute")
+        assert t is not None and t.time_added
+
+        async def evicted() -> Pod | None:
+            p = await _pod(client, ns, "short")
+            return p if p is None or p.metadata.deletion_timestamp else None
+
+        await eventually(evicted, timeout=60, what="the 2 s pod evicted")
+        kept = await client.get(Pod, "default", ns)
+        assert kept.metadata.deletion_timestamp is None, "300 s tolerations: not evicted yet"
+        assert cond(kept, "Ready").status == "False"
+
+        # The node is gone for good: its pods go with it (pod GC, after the quarantine).
+        await client.delete(Node, "doomed")
+
+        async def collected() -> bool:
+            return await _pod(client, ns, "default") is None and await _pod(client, ns, "short") is None
+
+        await eventually(collected, timeout=120, what="the deleted node's pods removed")
