@@ -32,6 +32,7 @@ from skiff.store.base import (
     KeyExistsError,
     KeyNotFoundError,
     KeyValue,
+    OutcomeUnknownError,
     RangeResult,
     Store,
     StoreError,
@@ -58,6 +59,7 @@ _CHANNEL_OPTIONS = [
 _WATCH_METADATA = (("hasleader", "true"),)
 _WATCH_CHANNEL_CHECK_S = 0.5  # how often a quiet watch checks whether the store changed endpoint
 _PUT = rpc.Event.PUT
+_RECOGNISE_STEPS = 64  # revisions of a key walked back to tell whether an ambiguous update applied
 # What a member answers when it cannot reach agreement (etcd's server-side timeouts and leader loss).
 _NO_QUORUM = ("request timed out", "context deadline exceeded", "no leader", "leader changed")
 PROBE_RETRY = 3.0  # seconds a health probe keeps trying
@@ -367,14 +369,24 @@ class EtcdStore(Store):
         )
 
         async def recognise() -> KeyValue | None:
+            # The compare lets this write through only as the first change after the expected
+            # revision: walk the key's history back to that change and see whether it is this value.
+            # (Looking at the current value alone misses a write applied and then overwritten, and
+            # would answer "conflict" for a write that happened.)
             cur = await self.get(key)
-            if cur is None or cur.value != value or cur.mod_revision <= expected_mod_revision:
-                return None
-            try:
-                before = await self.get(key, revision=cur.mod_revision - 1)
-            except CompactedError:
-                return None
-            return cur if before is not None and before.mod_revision == expected_mod_revision else None
+            for _ in range(_RECOGNISE_STEPS):
+                if cur is None:
+                    break  # deleted since: its history before the delete is out of reach
+                if cur.mod_revision <= expected_mod_revision:
+                    return None  # not changed since the expected revision: the write did not apply
+                try:
+                    before = await self.get(key, revision=cur.mod_revision - 1)
+                except CompactedError:
+                    break
+                if before is not None and before.mod_revision == expected_mod_revision:
+                    return cur if cur.value == value else None
+                cur = before
+            raise OutcomeUnknownError(f"etcd at {self._where}: an update of {key} may have been applied")
 
         resp = await self._write(req, recognise)
         if isinstance(resp, KeyValue):
