@@ -27,7 +27,7 @@ def summary(reports: list[Report]) -> str:
         "| fault | kills | back (s) | leader takeover (s) | longest write gap (s) | new pod Running (s) |",
         "|---|---|---|---|---|---|",
     ]
-    for fault in FAULTS:
+    for fault in dict.fromkeys(f.fault for r in reports for f in r.faults):
         rs = [f for r in reports for f in r.faults if f.fault == fault]
         takeovers = [f.takeover_s for f in rs if f.takeover_s is not None]
         lines.append(
@@ -67,12 +67,20 @@ def main() -> None:
     ap.add_argument("--nodes", type=int, default=3)
     ap.add_argument("--pod-rate", type=float, default=1.0, help="pods created per second [1]")
     ap.add_argument("--json", default=None, help="also write every run's report here")
+    ap.add_argument("--faults", default=",".join(FAULTS), help="which, in order [all]")
+    ap.add_argument("--artifacts", default="chaos-artifacts", help="histories that fail the check go here")
     args = ap.parse_args()
     reports: list[Report] = []
     for i in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="skiff-chaos-") as tmp:
             cfg = Config(
-                Path(tmp) / "data", rounds=1, minutes=args.minutes, nodes=args.nodes, pod_rate=args.pod_rate
+                Path(tmp) / "data",
+                rounds=1,
+                minutes=args.minutes,
+                nodes=args.nodes,
+                pod_rate=args.pod_rate,
+                faults=tuple(args.faults.split(",")),
+                artifacts=Path(args.artifacts),
             )
             report = run(cfg)
         print(

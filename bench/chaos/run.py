@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -42,6 +43,8 @@ class Config:
     register_clients: int = 3
     settle_s: float = 2.0  # pause after a fault has healed, before the next
     timeout_s: float = 120.0  # for every wait on the cluster
+    faults: tuple[str, ...] = FAULTS
+    artifacts: Path | None = None  # where a register history that is not linearizable is written
 
 
 @dataclass
@@ -232,7 +235,7 @@ class Run:
             last_kill = time.monotonic()
             rnd = 0
             while rnd < cfg.rounds or time.monotonic() - started < cfg.minutes * 60:
-                for fault in FAULTS:
+                for fault in cfg.faults:
                     last_kill = time.monotonic()
                     await self.inject(fault, rnd, client, creator, beat)
                     await asyncio.sleep(cfg.settle_s)
@@ -307,6 +310,13 @@ class Run:
             r.register_unknown_ops += sum(1 for o in ops if not o.ok)
             verdict = await asyncio.to_thread(check, ops, regs.initial)
             r.linearizable[key] = verdict.linearizable
+            if not verdict.linearizable and self.cfg.artifacts is not None:
+                self.cfg.artifacts.mkdir(parents=True, exist_ok=True)
+                path = self.cfg.artifacts / f"history-{key}-{int(time.time())}.json"
+                path.write_text(
+                    json.dumps({"detail": verdict.detail, "ops": [asdict(o) for o in ops]}, default=str)
+                )
+                print(f"chaos: {key} is not linearizable ({verdict.detail}); history in {path}", flush=True)
 
 
 def run(cfg: Config) -> Report:
