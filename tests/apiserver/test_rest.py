@@ -212,7 +212,7 @@ def test_many_watchers_see_every_event_once_in_order(
     ]
     results: list[list[dict[str, Any]]] = [[] for _ in specs]
     threads = [
-        threading.Thread(target=_watch_lines, args=(shared_apiserver.url + path, params, out, n))
+        threading.Thread(target=_watch_lines, args=(shared_apiserver, path, params, out, n))
         for (path, params, n), out in zip(specs, results, strict=True)
     ]
     for t in threads:
