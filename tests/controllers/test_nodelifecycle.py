@@ -186,12 +186,13 @@ async def test_master_disruption_no_node_ready_evicts_nothing(client: Client, ap
     a, b = FakeKubelet(client, "a"), FakeKubelet(client, "b")
     await a.register()
     await b.register()
+    # Both fall silent before the controller starts: it sees them cross the grace period in one pass.
+    await a.stop()
+    await b.stop()
     async with namespace(client, "md") as ns, running_manager(apiserver.kubeconfig) as manager:
         assert manager.node_lifecycle is not None
         brief = [Toleration(key=UNREACHABLE, operator="Exists", effect="NoExecute", toleration_seconds=1)]
         await client.create(node_pod("bare", ns, "b", brief))
-        await a.stop()
-        await b.stop()
 
         async def both_unknown() -> bool:
             nodes = [await client.get(Node, n) for n in ("a", "b")]
@@ -223,10 +224,10 @@ async def test_partial_disruption_in_a_small_cluster_adds_no_noexecute(
     kubelets = [FakeKubelet(client, f"p{i}") for i in range(4)]
     for k in kubelets:
         await k.register()
+    for k in kubelets[:3]:  # silent before the controller starts: all seen failing in one pass
+        await k.stop()
     async with running_manager(apiserver.kubeconfig) as manager:
         assert manager.node_lifecycle is not None
-        for k in kubelets[:3]:
-            await k.stop()
 
         async def three_unknown() -> bool:
             nodes = [await client.get(Node, f"p{i}") for i in range(3)]
