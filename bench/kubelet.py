@@ -35,6 +35,7 @@ if __package__ in (None, ""):
 import httpx
 import msgspec
 
+from bench.procstat import daemon_pids, loadavg, proc_cpu
 from skiff.api import core
 from skiff.api.coordination import Lease
 from skiff.client import Client
@@ -114,7 +115,7 @@ async def startup_run(runtime: str, pods: int, rate: float) -> dict[str, float]:
         try:
             kubeconfig = await start_apiserver(procs)
             node = f"bench-{uuid.uuid4().hex[:6]}"
-            procs.start(
+            kubelet = procs.start(
                 "kubelet",
                 "kubelet",
                 "--kubeconfig",
@@ -133,7 +134,22 @@ async def startup_run(runtime: str, pods: int, rate: float) -> dict[str, float]:
             client = Client.from_kubeconfig(kubeconfig)
             try:
                 await wait_node_ready(client, node)
-                return await _measure(client, node, runtime, pods, rate)
+                pids: dict[str, list[int]] = {
+                    "kubelet": [kubelet.pid],
+                    "apiserver": [procs.procs[0].pid],
+                    "daemon": [],
+                }
+                if runtime == "docker":
+                    pids["daemon"] = daemon_pids()
+                before = {k: {p: proc_cpu(p) for p in v} for k, v in pids.items()}
+                result = await _measure(client, node, runtime, pods, rate)
+                if pids["daemon"]:
+                    pids["daemon"] = daemon_pids()  # shims started meanwhile count too
+                for key, pid_list in pids.items():
+                    used = sum(proc_cpu(p) - before[key].get(p, 0.0) for p in pid_list)
+                    result[f"cpu_{key}"] = used / pods
+                result["load"] = float(loadavg().split()[0])
+                return result
             finally:
                 await client.aclose()
         finally:
@@ -288,8 +304,11 @@ def main() -> None:
         )
         return
     runtimes = ["docker", "process"] if args.runtime == "both" else [args.runtime]
-    print("| runtime | pods | rate/s | p50 ms | p99 ms | max ms | all running s | teardown s |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| runtime | pods | rate/s | p50 ms | p99 ms | max ms | all running s | teardown s | "
+        "CPU ms/pod kubelet | apiserver | docker daemons | load |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for rt in runtimes:
         runs = [asyncio.run(startup_run(rt, args.pods, args.rate)) for _ in range(args.runs)]
 
@@ -298,7 +317,9 @@ def main() -> None:
 
         print(
             f"| {rt} | {args.pods} | {args.rate:g} | {med('p50') * 1000:.0f} | {med('p99') * 1000:.0f} | "
-            f"{med('max') * 1000:.0f} | {med('all_running_s'):.1f} | {med('teardown_s'):.1f} |",
+            f"{med('max') * 1000:.0f} | {med('all_running_s'):.1f} | {med('teardown_s'):.1f} | "
+            f"{med('cpu_kubelet') * 1000:.0f} | {med('cpu_apiserver') * 1000:.0f} | "
+            f"{med('cpu_daemon') * 1000:.0f} | {med('load'):.1f} |",
             flush=True,
         )
 

@@ -73,6 +73,8 @@ class WorkerContext:
     event: Callable[[core.Pod, str, str, str, dict[str, str] | None], None]
     send_status: Callable[[core.Pod, dict[str, Any]], Awaitable[bool]]
     final_delete: Callable[[core.Pod], Awaitable[None]]
+    # When this kubelet process began: a container created before then was left by a predecessor.
+    started_at: float = dataclasses.field(default_factory=time.time)
 
 
 @dataclasses.dataclass
@@ -368,9 +370,10 @@ class PodWorker:
         await self._report(sandboxes, containers, init_done=self._init_done(containers))
 
     async def _stuck(self, cur: ContainerInfo) -> bool:
-        """A container created but never started (the kubelet stopped in between): after a while it is
-        removed, and the next sync starts a fresh attempt. Until then it may be starting right now."""
-        if time.time() - cur.created_at < 10:
+        """A container created but never started (the kubelet stopped in between) is removed, and the
+        next sync starts a fresh attempt under the same name. One this process created may be starting
+        right now: it is given 10 s; one a killed predecessor left is removed at once."""
+        if cur.created_at >= self.ctx.started_at and time.time() - cur.created_at < 10:
             self._due(cur.created_at + 10)
             return False
         with contextlib.suppress(RuntimeError_):

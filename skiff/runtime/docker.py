@@ -53,12 +53,15 @@ from skiff.runtime.base import (
     labels_for,
     pod_from_labels,
 )
+from skiff.runtime.gate import PriorityGate
 from skiff.runtime.machine import Machine
 
 T = TypeVar("T")
 
 DEFAULT_PAUSE_IMAGE = os.environ.get("SKIFF_PAUSE_IMAGE", "busybox:1.35")
 PAUSE_COMMAND = ["sleep", "2147483647"]
+# Concurrent container creates+starts: dockerd here is CPU-bound beyond two (bench/docker_floor.py).
+DEFAULT_STARTS = int(os.environ.get("SKIFF_DOCKER_STARTS", "2"))
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
@@ -88,7 +91,11 @@ class DockerRuntime(Runtime):
     name = "docker"
 
     def __init__(
-        self, node: str, base_url: str | None = None, pause_image: str = DEFAULT_PAUSE_IMAGE
+        self,
+        node: str,
+        base_url: str | None = None,
+        pause_image: str = DEFAULT_PAUSE_IMAGE,
+        starts: int = DEFAULT_STARTS,
     ) -> None:
         super().__init__(node)
         self.base_url = base_url
@@ -102,6 +109,10 @@ class DockerRuntime(Runtime):
         self._started: dict[str, tuple[float | None, str]] = {}
         self._stopped: set[str] = set()  # containers this runtime stopped (their SIGKILL is not an OOM)
         self._present: dict[str, float] = {}
+        # Creates and starts queue here, oldest pod first: the key of a sandbox and of the containers
+        # in it is when its pod's sandbox was asked for (adopted pods' restarts: 0, first of all).
+        self._gate = PriorityGate(starts)
+        self._order: dict[str, float] = {}
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -178,15 +189,19 @@ class DockerRuntime(Runtime):
                 )["Id"]
             )
 
+        key = time.monotonic()
         try:
-            try:
-                sid = await self._call(create)
-            except docker.errors.APIError as exc:
-                if exc.status_code != 409:
-                    raise
-                await self._remove_stale(name)
-                sid = await self._call(create)
-            await self._call(self.client.start, sid)
+            async with self._gate.slot(key):
+                try:
+                    sid = await self._call(create)
+                except docker.errors.APIError as exc:
+                    if exc.status_code != 409:
+                        raise
+                    await self._remove_stale(name)
+                    sid = await self._call(create)
+            self._order[sid] = key
+            async with self._gate.slot(key):
+                await self._call(self.client.start, sid)
             info = await self._call(self.client.inspect_container, sid)
         except docker.errors.APIError as exc:
             raise SandboxError(_error_text(exc)) from exc
@@ -194,6 +209,7 @@ class DockerRuntime(Runtime):
         return Sandbox(id=sid, pod=spec.pod, ip=ip, attempt=spec.attempt)
 
     async def remove_sandbox(self, sandbox_id: str) -> None:
+        self._order.pop(sandbox_id, None)
         with contextlib.suppress(docker.errors.NotFound):
             await self._call(self.client.remove_container, sandbox_id, force=True)
 
@@ -254,14 +270,18 @@ class DockerRuntime(Runtime):
                 )["Id"]
             )
 
+        key = self._order.get(sandbox.id, 0.0)
         try:
-            try:
-                return await self._call(create)
-            except docker.errors.APIError as exc:
-                if exc.status_code != 409:
-                    raise
-                await self._remove_stale(name)
-                return await self._call(create)
+            async with self._gate.slot(key):
+                try:
+                    cid = await self._call(create)
+                except docker.errors.APIError as exc:
+                    if exc.status_code != 409:
+                        raise
+                    await self._remove_stale(name)
+                    cid = await self._call(create)
+            self._order[cid] = key
+            return cid
         except docker.errors.ImageNotFound as exc:
             raise CreateContainerError(f"image {spec.image} not present: {_error_text(exc)}") from exc
         except docker.errors.APIError as exc:
@@ -269,7 +289,8 @@ class DockerRuntime(Runtime):
 
     async def start_container(self, container_id: str) -> None:
         try:
-            await self._call(self.client.start, container_id)
+            async with self._gate.slot(self._order.get(container_id, 0.0)):
+                await self._call(self.client.start, container_id)
         except docker.errors.NotFound as exc:
             raise NotFound(_error_text(exc)) from exc
         except docker.errors.APIError as exc:
@@ -293,6 +314,7 @@ class DockerRuntime(Runtime):
         self._final.pop(container_id, None)
         self._stopped.discard(container_id)
         self._started.pop(container_id, None)
+        self._order.pop(container_id, None)
         with contextlib.suppress(docker.errors.NotFound):
             await self._call(self.client.remove_container, container_id, force=True)
 
