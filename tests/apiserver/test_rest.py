@@ -267,3 +267,51 @@ def test_paging_with_continue(client: httpx.Client, ns: str) -> None:
             break
         params = {"limit": 2, "continue": cont}
     assert names == [f"p{i}" for i in range(5)]
+
+
+def _raw_exchange(url: str, request: bytes, expect_continue: bool = False, body: bytes = b"") -> bytes:
+    """Sends one raw HTTP/1.1 request; returns everything the server answered until it goes quiet."""
+    import socket
+    import ssl
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    sock: socket.socket = socket.create_connection((u.hostname or "127.0.0.1", u.port or 443), timeout=10)
+    if u.scheme == "https":
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        sock = ctx.wrap_socket(sock)
+    with sock:
+        sock.sendall(request)
+        got = b""
+        if expect_continue:
+            while b"\r\n\r\n" not in got:
+                got += sock.recv(65536)
+            assert got.startswith(b"HTTP/1.1 100"), got
+            sock.sendall(body)
+        sock.settimeout(1.0)
+        try:
+            while chunk := sock.recv(65536):
+                got += chunk
+        except TimeoutError:
+            pass
+        return got
+
+
+def test_response_heads_with_and_without_bodies(shared_apiserver: APIServerHandle, ns: str) -> None:
+    """The server writes a response's head together with its body: a HEAD answer (no body), a body
+    sent after 100 Continue, and two pipelined requests all come back whole and in order."""
+    path = f"/api/v1/namespaces/{ns}/pods"
+    head = _raw_exchange(shared_apiserver.url, f"HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    assert head.startswith(b"HTTP/1.1 405") and head.endswith(b"\r\n\r\n")
+    body = json.dumps(pod("continued")).encode()
+    req = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Expect: 100-continue\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    got = _raw_exchange(shared_apiserver.url, req, expect_continue=True, body=body)
+    assert b"HTTP/1.1 201" in got and got.endswith(b"}")
+    one = f"GET {path}/continued HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    two = _raw_exchange(shared_apiserver.url, one + one)
+    assert two.count(b"HTTP/1.1 200") == 2 and two.count(b'"name":"continued"') == 2
