@@ -40,8 +40,9 @@ def pct(xs: list[float], p: float) -> float:
 class Conn:
     """One keep-alive HTTP/1.1 connection with Content-Length responses (no chunked bodies)."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, headers: dict[str, str] | None = None) -> None:
         self.host, self.port = host, port
+        self.extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())  # e.g. Impersonate-User
         self.r: asyncio.StreamReader
         self.w: asyncio.StreamWriter
 
@@ -51,7 +52,7 @@ class Conn:
     async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nAccept: application/json\r\n\r\n"
+            f"Content-Length: {len(body)}\r\nAccept: application/json\r\n{self.extra}\r\n"
         ).encode()
         self.w.write(head + body)
         status_line = await self.r.readline()
@@ -101,15 +102,23 @@ def pod_body(name: str, ts: float | None = None) -> bytes:
     ).encode()
 
 
-async def bench_creates(host: str, port: int, ns: str, total: int, clients: int) -> dict[str, float]:
+async def bench_creates(
+    host: str,
+    port: int,
+    ns: str,
+    total: int,
+    clients: int,
+    headers: dict[str, str] | None = None,
+    prefix: str = "p",
+) -> dict[str, float]:
     lat: list[float] = []
     counter = iter(range(total))
 
     async def worker() -> None:
-        c = Conn(host, port)
+        c = Conn(host, port, headers)
         await c.open()
         for i in counter:
-            body = pod_body(f"p{i:06d}")
+            body = pod_body(f"{prefix}{i:06d}")
             t0 = time.perf_counter()
             code, resp = await c.request("POST", f"/api/v1/namespaces/{ns}/pods", body)
             lat.append(time.perf_counter() - t0)

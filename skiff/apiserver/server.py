@@ -18,6 +18,7 @@ import yaml
 
 from skiff.apiserver import catalog, gctune, ui
 from skiff.apiserver.app import API
+from skiff.apiserver.auth import bootstrap
 from skiff.apiserver.cache import WatchCache
 from skiff.apiserver.handlers import Handlers
 from skiff.apiserver.http import HTTPProtocol
@@ -106,6 +107,7 @@ async def seed(store: Store) -> None:
             await store.create(f"/registry/priorityclasses/{name}", encode_for_store(pc))
         except KeyExistsError:
             pass
+    await bootstrap.seed(store)
 
 
 def build(store: Store, server_address: str) -> tuple[API, WatchCache]:
@@ -126,6 +128,7 @@ async def serve(
     api.extra_routes = ui.Dashboard(data_dir, api.app()).routes()
     await seed(store)
     await cache.start()
+    api.start_authorization()
     api.store_health.start()
     config = uvicorn.Config(
         api.app(),
