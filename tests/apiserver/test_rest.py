@@ -180,12 +180,12 @@ def test_many_watchers_see_every_event_once_in_order(
     base = f"/api/v1/namespaces/{ns}/pods"
     rv = client.get(base).json()["metadata"]["resourceVersion"]
     assert client.post(base, json=pod("early")).status_code == 201
-    names = ["early"] + [f"p{i}" for i in range(30)]
+    names = ["early"] + [f"p{i:02d}" for i in range(30)]  # key order is creation order
     at = {"watch": "true", "resourceVersion": rv}
     specs: list[tuple[str, dict[str, str], int]] = [
         (base, at, len(names)),
         (base, at, len(names)),
-        (base, {"watch": "true"}, len(names)),  # current objects as ADDED, then live events
+        (base, {"watch": "true"}, len(names)),  # current objects (by key) as ADDED, then live
         ("/api/v1/pods", at, len(names)),  # only this test writes after rv
         (base, {**at, "labelSelector": "tier=x"}, len(names) - 1),
     ]
