@@ -30,7 +30,7 @@ from skiff.apiserver import (
     subresources,
     watch,
 )
-from skiff.apiserver.auth import impersonation, reviews
+from skiff.apiserver.auth import escalation, impersonation, node_restriction, reviews
 from skiff.apiserver.auth.aggregation import Aggregator
 from skiff.apiserver.auth.attributes import non_resource
 from skiff.apiserver.auth.authorizer import Authorizer
@@ -77,6 +77,7 @@ class API:
         self.extra_routes: list[Any] = []  # mounted before the catch-all (the dashboard's /ui)
         self.authz = Authorizer(handlers.cache, self._lookup)
         self.aggregator = Aggregator(handlers.store, handlers.cache, self.authz.rbac)
+        handlers.admit_write = self._admit_write
 
     def start_authorization(self) -> None:
         """Once the watch cache is loaded: index the RBAC objects and aggregate ClusterRoles."""
@@ -94,6 +95,16 @@ class API:
         except errors.APIError:
             return None
         return obj
+
+    async def _admit_write(self, scope: Any, info: ResourceInfo, obj: dict[str, Any], create: bool) -> None:
+        """What the writer may write: a node only its own things, nobody more RBAC than it holds."""
+        user = user_of(scope)
+        if MASTERS in user.groups:
+            return
+        if create:
+            node_restriction.admit_create(user, info.group, info.plural, obj)
+        if info.group == escalation.GROUP:
+            await escalation.check(self.authz, user, info.plural, obj)
 
     async def authorize_route(
         self, r: Route, scope: Any, query_params: Any, legacy_watch: bool = False, verb: str | None = None

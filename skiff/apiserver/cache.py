@@ -297,6 +297,11 @@ class WatchCache:
         self.hint_misses += 1
         return decode(value, rv)
 
+    def current(self, plural: str, namespace: str, name: str) -> Cached | None:
+        """The object as the cache last saw it (it may trail the store; read-only)."""
+        rc = self.resources.get(plural)
+        return rc.objects.get(namespace + "/" + name) if rc is not None else None
+
     def resource(self, plural: str) -> ResourceCache:
         rc = self.resources.get(plural)
         if rc is None:

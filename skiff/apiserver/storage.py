@@ -118,28 +118,51 @@ class Storage:
         *,
         precondition_rv: bool = False,
         dry_run: bool = False,
+        cached_first: bool = False,
     ) -> tuple[Obj, bool]:
         """Read, mutate, compare-and-swap; retried on a conflict unless the mutation's object carries
-        its own resourceVersion (then a mismatch is the client's 409). Returns (object, written)."""
+        its own resourceVersion (then a mismatch is the client's 409). Returns (object, written).
+
+        cached_first: the first try starts from the watch cache's copy instead of a store read (as
+        Kubernetes' GuaranteedUpdate takes the cached object as a suggestion). The compare-and-swap
+        keeps it safe: a stale copy only costs a retry from the store, and nothing decided on the
+        cached copy alone (an error, a no-op) is final."""
         key = key_for(info, namespace, name)
+        guess = self.cache.current(info.store_plural, namespace, name) if cached_first else None
         for _ in range(50):
-            current, kv = await self.get(info, namespace, name)
-            new = await mutate(copy.deepcopy(current))
+            authoritative = guess is None
+            if guess is not None:
+                current, rev, fresh = guess.obj, guess.rv, orjson.loads(guess.raw)
+                guess = None
+                try:
+                    new = await mutate(fresh)
+                except errors.APIError:
+                    continue  # decide on the stored object
+            else:
+                current, kv = await self.get(info, namespace, name)
+                rev = kv.mod_revision
+                new = await mutate(copy.deepcopy(current))
             if new is None:
+                if not authoritative:
+                    continue
                 return current, False
             want_rv = (new.get("metadata") or {}).get("resourceVersion")
-            if want_rv and want_rv != str(kv.mod_revision):
+            if want_rv and want_rv != str(rev):
+                if not authoritative:
+                    continue
                 raise errors.conflict(info.group, info.plural, name)
             if _same(new, current):
+                if not authoritative:
+                    continue
                 return current, False
             if dry_run:
                 return new, False
             value = encode_for_store(new)
             try:
                 with Expecting(self.cache, key, value, new):
-                    nkv = await self.store.update(key, value, kv.mod_revision)
+                    nkv = await self.store.update(key, value, rev)
             except ConflictError:
-                if want_rv or precondition_rv:
+                if authoritative and (want_rv or precondition_rv):
                     raise errors.conflict(info.group, info.plural, name) from None
                 continue
             except KeyNotFoundError:

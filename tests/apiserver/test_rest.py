@@ -105,6 +105,25 @@ def test_missing_namespace_is_404(client: httpx.Client) -> None:
     assert r.status_code == 404 and r.json()["message"] == 'namespaces "nope-nothing" not found'
 
 
+def test_binding_decides_on_the_stored_pod_not_a_stale_cached_one(client: httpx.Client, ns: str) -> None:
+    # The binding starts from the watch cache's copy; right after a delete and re-create under the same
+    # name that copy may be the old pod: the binding must still judge the pod as stored.
+    base = f"/api/v1/namespaces/{ns}/pods"
+    old_uid = client.post(base, json=pod("r")).json()["metadata"]["uid"]
+    assert client.request("DELETE", f"{base}/r", json={"gracePeriodSeconds": 0}).status_code == 200
+    new_uid = client.post(base, json=pod("r")).json()["metadata"]["uid"]
+
+    def bind(uid: str) -> httpx.Response:
+        body = {"metadata": {"name": "r", "uid": uid}, "target": {"kind": "Node", "name": "n1"}}
+        return client.post(f"{base}/r/binding", json={"apiVersion": "v1", "kind": "Binding", **body})
+
+    stale = bind(old_uid)
+    assert stale.status_code == 409 and "Precondition failed" in stale.json()["message"]
+    assert bind(new_uid).status_code == 201
+    again = bind(new_uid)
+    assert again.status_code == 409 and 'already assigned to node "n1"' in again.json()["message"]
+
+
 def test_graceful_delete_of_bound_pod(client: httpx.Client, ns: str) -> None:
     base = f"/api/v1/namespaces/{ns}/pods"
     assert client.post(base, json=pod("b")).status_code == 201
