@@ -252,6 +252,11 @@ def test_errors_are_status(client: httpx.Client, ns: str) -> None:
     assert neg.status_code == 400
     name = client.post(base, json=pod("Bad_Name"))
     assert name.status_code == 422 and name.json()["details"]["causes"][0]["field"] == "metadata.name"
+    empty_cpu = pod("emptycpu")
+    empty_cpu["spec"]["containers"][0]["resources"] = {"requests": {"cpu": ""}}
+    bad_q = client.post(base, json=empty_cpu)  # found by the fuzz test: was a 500 from the QoS class
+    assert bad_q.status_code == 422
+    assert bad_q.json()["details"]["causes"][0]["field"] == "spec.containers[0].resources.requests[cpu]"
 
 
 def test_table_output(client: httpx.Client, ns: str) -> None:
