@@ -216,7 +216,7 @@ def test_node_on_another_nodes_objects(admin: httpx.Client, world: World) -> Non
         admin, node_b, lambda: admin.patch(f"{node_b}/status", json=terminated, headers={**h, **STATUS_PATCH})
     )
     refused_unchanged(admin, node_b, lambda: admin.delete(node_b, headers=h))
-    taken = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": unique("other")}}
+    taken: dict[str, Any] = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": unique("other")}}
     refused(admin, admin.post("/api/v1/nodes", json=taken, headers=h))
     assert admin.get(f"/api/v1/nodes/{taken['metadata']['name']}").status_code == 404
     lease = f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{b}"
@@ -268,7 +268,7 @@ def test_service_account_without_then_with_a_role(admin: httpx.Client, world: Wo
         "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}],
     }
     created(admin.post(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles", json=role))
-    binding = {
+    binding: dict[str, Any] = {
         "metadata": {"name": "robot-reads"},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pod-reader"},
         "subjects": [{"kind": "ServiceAccount", "name": "robot", "namespace": ns}],
@@ -352,7 +352,7 @@ def test_impersonation_needs_the_impersonate_verb(admin: httpx.Client) -> None:
     created(admin.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", json=binding))
     # impersonation is judged for the requester: the admin acting as bob acting as alice is not a
     # thing, so check bob's permission with a SubjectAccessReview instead
-    sar = {
+    sar: dict[str, Any] = {
         "apiVersion": "authorization.k8s.io/v1",
         "kind": "SubjectAccessReview",
         "spec": {
@@ -394,7 +394,7 @@ def test_access_reviews(admin: httpx.Client, world: World) -> None:
     assert self_review(SCHEDULER, "create", "nodes") is False
     sa = service_account(ns, "viewer")
     assert self_review(sa, "list", "pods", ns) is False
-    local = {
+    local: dict[str, Any] = {
         "apiVersion": "authorization.k8s.io/v1",
         "kind": "LocalSubjectAccessReview",
         "metadata": {"namespace": ns},
