@@ -109,13 +109,17 @@ class API:
             return None
         return obj
 
-    async def _admit_write(self, scope: Any, info: ResourceInfo, obj: dict[str, Any], create: bool) -> None:
+    async def _admit_write(
+        self, scope: Any, info: ResourceInfo, obj: dict[str, Any], old: dict[str, Any] | None
+    ) -> None:
         """What the writer may write: a node only its own things, nobody more RBAC than it holds."""
         user = user_of(scope)
         if MASTERS in user.groups:
             return
-        if create:
+        if old is None:
             node_restriction.admit_create(user, info.group, info.plural, obj)
+        else:
+            node_restriction.admit_update(user, info.group, info.plural, obj, old)
         if info.group == escalation.GROUP:
             await escalation.check(self.authz, user, info.plural, obj)
 

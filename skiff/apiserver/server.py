@@ -27,6 +27,7 @@ from skiff.apiserver.auth.tokens import TOKEN_FILE, StaticTokens
 from skiff.apiserver.auth.x509 import PeerHttpProtocol, PeerWebSocketProtocol
 from skiff.apiserver.cache import WatchCache
 from skiff.apiserver.handlers import Handlers
+from skiff.apiserver.http import HTTPProtocol
 from skiff.apiserver.limits import Limits
 from skiff.apiserver.storage import encode_for_store
 from skiff.apiserver.timeutil import now_rfc3339
@@ -123,7 +124,7 @@ async def serve(data_dir: str, store_url: str, host: str, port: int, opts: Optio
     api.extra_routes = dashboard.routes()
     api.limits = Limits(opts.max_inflight, opts.max_watches_per_user)
     api.sa_tokens = ServiceAccountTokens(sa_key(data_dir), api.h.lookup)
-    tls: dict[str, Any] = {"http": "httptools", "ws": "websockets-sansio"}
+    tls: dict[str, Any] = {"http": HTTPProtocol, "ws": "websockets-sansio"}
     if not opts.insecure_http:
         ca = certs.load_or_create_ca(data_dir)
         external_hosts = [opts.external_address.rsplit(":", 1)[0]] if opts.external_address else []

@@ -12,10 +12,10 @@ import asyncio
 import ssl
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from skiff.apiserver.auth.user import ALL_AUTHENTICATED, UserInfo
+from skiff.apiserver.http import HTTPProtocol
 
 # The scope key under which the peer certificate's user travels to the authenticator.
 PEER_SCOPE_KEY = "skiff.peer"
@@ -48,8 +48,9 @@ def peer_user(transport: asyncio.BaseTransport) -> UserInfo | None:
         return None
 
 
-class PeerHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol that adds the peer certificate's user to each request's scope."""
+class PeerHttpProtocol(HTTPProtocol):
+    """The API server's http protocol (one-write responses) adding the peer certificate's user to each
+    request's scope."""
 
     peer: UserInfo | None = None
 
