@@ -295,19 +295,19 @@ def test_paging_with_continue(client: httpx.Client, ns: str) -> None:
     assert names == [f"p{i}" for i in range(5)]
 
 
-def _raw_exchange(url: str, request: bytes, expect_continue: bool = False, body: bytes = b"") -> bytes:
-    """Sends one raw HTTP/1.1 request; returns everything the server answered until it goes quiet."""
+def _raw_exchange(
+    server: APIServerHandle, request: bytes, expect_continue: bool = False, body: bytes = b""
+) -> bytes:
+    """Sends one raw HTTP/1.1 request as the admin; returns everything the server answered until it
+    goes quiet."""
     import socket
-    import ssl
     from urllib.parse import urlsplit
 
-    u = urlsplit(url)
-    sock: socket.socket = socket.create_connection((u.hostname or "127.0.0.1", u.port or 443), timeout=10)
+    u = urlsplit(server.url)
+    host = u.hostname or "127.0.0.1"
+    sock: socket.socket = socket.create_connection((host, u.port or 443), timeout=10)
     if u.scheme == "https":
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        sock = ctx.wrap_socket(sock)
+        sock = server.ssl_context().wrap_socket(sock, server_hostname=host)
     with sock:
         sock.sendall(request)
         got = b""
@@ -329,15 +329,15 @@ def test_response_heads_with_and_without_bodies(shared_apiserver: APIServerHandl
     """The server writes a response's head together with its body: a HEAD answer (no body), a body
     sent after 100 Continue, and two pipelined requests all come back whole and in order."""
     path = f"/api/v1/namespaces/{ns}/pods"
-    head = _raw_exchange(shared_apiserver.url, f"HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    head = _raw_exchange(shared_apiserver, f"HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
     assert head.startswith(b"HTTP/1.1 405") and head.endswith(b"\r\n\r\n")
     body = json.dumps(pod("continued")).encode()
     req = (
         f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         f"Expect: 100-continue\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode()
-    got = _raw_exchange(shared_apiserver.url, req, expect_continue=True, body=body)
+    got = _raw_exchange(shared_apiserver, req, expect_continue=True, body=body)
     assert b"HTTP/1.1 201" in got and got.endswith(b"}")
     one = f"GET {path}/continued HTTP/1.1\r\nHost: x\r\n\r\n".encode()
-    two = _raw_exchange(shared_apiserver.url, one + one)
+    two = _raw_exchange(shared_apiserver, one + one)
     assert two.count(b"HTTP/1.1 200") == 2 and two.count(b'"name":"continued"') == 2
