@@ -17,6 +17,8 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -38,8 +40,9 @@ def pct(xs: list[float], p: float) -> float:
 class Conn:
     """One keep-alive HTTP/1.1 connection with Content-Length responses (no chunked bodies)."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, headers: dict[str, str] | None = None) -> None:
         self.host, self.port = host, port
+        self.extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())  # e.g. Impersonate-User
         self.r: asyncio.StreamReader
         self.w: asyncio.StreamWriter
 
@@ -49,7 +52,7 @@ class Conn:
     async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nAccept: application/json\r\n\r\n"
+            f"Content-Length: {len(body)}\r\nAccept: application/json\r\n{self.extra}\r\n"
         ).encode()
         self.w.write(head + body)
         status_line = await self.r.readline()
@@ -99,15 +102,23 @@ def pod_body(name: str, ts: float | None = None) -> bytes:
     ).encode()
 
 
-async def bench_creates(host: str, port: int, ns: str, total: int, clients: int) -> dict[str, float]:
+async def bench_creates(
+    host: str,
+    port: int,
+    ns: str,
+    total: int,
+    clients: int,
+    headers: dict[str, str] | None = None,
+    prefix: str = "p",
+) -> dict[str, float]:
     lat: list[float] = []
     counter = iter(range(total))
 
     async def worker() -> None:
-        c = Conn(host, port)
+        c = Conn(host, port, headers)
         await c.open()
         for i in counter:
-            body = pod_body(f"p{i:06d}")
+            body = pod_body(f"{prefix}{i:06d}")
             t0 = time.perf_counter()
             code, resp = await c.request("POST", f"/api/v1/namespaces/{ns}/pods", body)
             lat.append(time.perf_counter() - t0)
@@ -156,6 +167,9 @@ async def bench_list(host: str, port: int, ns: str, runs: int) -> dict[str, floa
     return {"items": n, "median_ms": statistics.median(times) * 1e3, "max_ms": max(times) * 1e3}
 
 
+_SENT = re.compile(rb'"bench/sent":"([0-9.]+)"')
+
+
 def _watch_proc(host: str, port: int, ns: str, rv: str, count: int, expect: int, q: Any) -> None:
     async def one() -> list[float]:
         r, w = await asyncio.open_connection(host, port)
@@ -164,28 +178,25 @@ def _watch_proc(host: str, port: int, ns: str, rv: str, count: int, expect: int,
         while (await r.readline()) not in (b"\r\n", b""):
             pass
         lat: list[float] = []
-        buf = b""
-        marker = b'"bench/sent":"'
+        tail = b""
         while len(lat) < expect:
             data = await r.read(1 << 20)
             if not data:
                 break
             now = time.time()
-            buf += data
-            while True:
-                i = buf.find(marker)
-                if i < 0:
-                    break
-                j = buf.index(b'"', i + len(marker))
-                lat.append(now - float(buf[i + len(marker) : j]))
-                buf = buf[j:]
-            buf = buf[-200:]
+            buf = tail + data
+            end = 0
+            # One C-level scan per read (slicing the buffer per event made the client quadratic).
+            for m in _SENT.finditer(buf):
+                lat.append(now - float(m.group(1)))
+                end = m.end()
+            tail = buf[max(end, len(buf) - 200) :]
         w.close()
         return lat
 
     async def main() -> None:
         results = await asyncio.gather(*(one() for _ in range(count)))
-        q.put([x for r in results for x in r])
+        q.put(([x for r in results for x in r], time.process_time()))
 
     import uvloop
 
@@ -209,7 +220,9 @@ async def bench_watch(
     for p in ps:
         p.start()
     await asyncio.sleep(2.0)  # let the watchers connect
-    writers = 16
+    # Enough writers that the paced load does not depend on create latency (16 sequential writers
+    # capped the rate at 16 / latency: ~650/s at 25 ms).
+    writers = 64
     conns = [Conn(host, port) for _ in range(writers)]
     for w in conns:
         await w.open()
@@ -230,8 +243,11 @@ async def bench_watch(
     await asyncio.gather(*(writer(k) for k in range(writers)))
     achieved = total / (time.perf_counter() - t0)
     lat: list[float] = []
+    client_cpu = 0.0
     for _ in ps:
-        lat += q.get(timeout=120)
+        got, cpu = q.get(timeout=120)
+        lat += got
+        client_cpu += cpu
     for p in ps:
         p.join(10)
     return {
@@ -241,6 +257,7 @@ async def bench_watch(
         "expected": watchers * total,
         "p50_ms": pct(lat, 0.5) * 1e3,
         "p99_ms": pct(lat, 0.99) * 1e3,
+        "watch_clients_cpu_s": client_cpu,
     }
 
 
@@ -260,10 +277,16 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("apiserver did not start")
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int, system_only: bool = False) -> float:
     """User+system CPU time of a process (the server's cost, whatever else runs on the machine)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[12]) if system_only else int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def client_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
 
 
 async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
@@ -274,9 +297,11 @@ async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
         await c.request("POST", "/api/v1/namespaces", json.dumps({"metadata": {"name": ns}}).encode())
     out: dict[str, Any] = {}
     c0 = cpu_seconds(pid)
+    k0 = client_cpu()
     out["create"] = await bench_creates(host, port, "bench", args.pods, args.clients)
     c1 = cpu_seconds(pid)
     out["create"]["server_cpu_us_per_op"] = (c1 - c0) / args.pods * 1e6
+    out["create"]["client_cpu_us_per_op"] = (client_cpu() - k0) / args.pods * 1e6
     out["get"] = await bench_gets(host, port, "bench", args.gets, args.get_clients, args.pods)
     c2 = cpu_seconds(pid)
     out["get"]["server_cpu_us_per_op"] = (c2 - c1) / args.gets * 1e6
@@ -284,10 +309,16 @@ async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
     c3 = cpu_seconds(pid)
     out["list"]["server_cpu_ms_per_list"] = (c3 - c2) / 5 * 1e3
     if args.watchers:
+        s3 = cpu_seconds(pid, system_only=True)
+        t3 = time.perf_counter()
         out["watch"] = await bench_watch(
             host, port, "watch", args.watchers, args.rate, args.seconds, args.watch_procs
         )
-        out["watch"]["server_cpu_share"] = (cpu_seconds(pid) - c3) / (args.seconds + 2)
+        # Shares of one core over the whole phase (connecting, writing, draining).
+        dt = time.perf_counter() - t3
+        out["watch"]["server_cpu_share"] = (cpu_seconds(pid) - c3) / dt
+        out["watch"]["server_kernel_share"] = (cpu_seconds(pid, True) - s3) / dt
+        out["watch"]["server_cpu_us_per_delivery"] = (cpu_seconds(pid) - c3) / out["watch"]["delivered"] * 1e6
     return out
 
 

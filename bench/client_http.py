@@ -1,4 +1,4 @@
-"""Client CPU per request: raw httpx vs raw aiohttp vs skiff.client (aiohttp + msgspec decode).
+"""Client CPU per request: raw httpx vs raw aiohttp vs skiff.client (its own transport + msgspec decode).
 
 Run: .venv/bin/python -m bench.client_http [--runs 5] [--requests 400]
 Sequential GETs of one pod from a live `skiff apiserver`, alternating the three clients run by run so
@@ -69,7 +69,7 @@ async def main(args: argparse.Namespace) -> None:
                     for name, fn in (
                         ("httpx raw GET", via_httpx),
                         ("aiohttp raw GET", via_aiohttp),
-                        ("skiff.client.get (aiohttp + typed decode)", via_skiff),
+                        ("skiff.client.get (its transport + typed decode)", via_skiff),
                     ):
                         results.setdefault(name, []).append(await measure(fn, args.requests))
                 await hx.aclose()

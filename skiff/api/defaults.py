@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from . import coordination, core, events, kinds, scheduling
+from . import coordination, core, events, kinds, rbac, scheduling
 from .codec import DecodeError, from_builtins
 from .meta import ObjectMeta, normalize_micro_time, normalize_time
 from .quantity import QuantityError, canonical
@@ -325,6 +325,8 @@ _DEFAULTERS: dict[type, Callable[[Any], None]] = {
     events.Event: default_events_v1,
     coordination.Lease: default_lease,
     scheduling.PriorityClass: default_priority_class,
+    rbac.RoleBinding: rbac.default_binding,
+    rbac.ClusterRoleBinding: rbac.default_binding,
 }
 
 

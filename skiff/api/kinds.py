@@ -9,7 +9,7 @@ import builtins
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import coordination, core, events, policy, scheduling
+from . import authorization, coordination, core, events, policy, rbac, scheduling
 from .meta import ListBase, Object
 
 VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
@@ -166,6 +166,91 @@ KINDS: tuple[Kind, ...] = (
         list_type=events.EventList,
         short_names=("ev",),
         storage=("", "events"),
+    ),
+    Kind(
+        group="rbac.authorization.k8s.io",
+        version="v1",
+        kind="ClusterRoleBinding",
+        plural="clusterrolebindings",
+        singular="clusterrolebinding",
+        namespaced=False,
+        type=rbac.ClusterRoleBinding,
+        list_type=rbac.ClusterRoleBindingList,
+    ),
+    Kind(
+        group="rbac.authorization.k8s.io",
+        version="v1",
+        kind="ClusterRole",
+        plural="clusterroles",
+        singular="clusterrole",
+        namespaced=False,
+        type=rbac.ClusterRole,
+        list_type=rbac.ClusterRoleList,
+    ),
+    Kind(
+        group="rbac.authorization.k8s.io",
+        version="v1",
+        kind="RoleBinding",
+        plural="rolebindings",
+        singular="rolebinding",
+        namespaced=True,
+        type=rbac.RoleBinding,
+        list_type=rbac.RoleBindingList,
+    ),
+    Kind(
+        group="rbac.authorization.k8s.io",
+        version="v1",
+        kind="Role",
+        plural="roles",
+        singular="role",
+        namespaced=True,
+        type=rbac.Role,
+        list_type=rbac.RoleList,
+    ),
+    # The access reviews: created (asked) and answered at once, never stored.
+    Kind(
+        group="authorization.k8s.io",
+        version="v1",
+        kind="LocalSubjectAccessReview",
+        plural="localsubjectaccessreviews",
+        singular="localsubjectaccessreview",
+        namespaced=True,
+        type=authorization.LocalSubjectAccessReview,
+        list_type=None,
+        verbs=("create",),
+    ),
+    Kind(
+        group="authorization.k8s.io",
+        version="v1",
+        kind="SelfSubjectAccessReview",
+        plural="selfsubjectaccessreviews",
+        singular="selfsubjectaccessreview",
+        namespaced=False,
+        type=authorization.SelfSubjectAccessReview,
+        list_type=None,
+        verbs=("create",),
+    ),
+    Kind(
+        group="authorization.k8s.io",
+        version="v1",
+        kind="SelfSubjectRulesReview",
+        plural="selfsubjectrulesreviews",
+        singular="selfsubjectrulesreview",
+        namespaced=False,
+        type=authorization.SelfSubjectRulesReview,
+        list_type=None,
+        verbs=("create",),
+    ),
+    Kind(
+        group="authorization.k8s.io",
+        version="v1",
+        kind="SubjectAccessReview",
+        plural="subjectaccessreviews",
+        singular="subjectaccessreview",
+        namespaced=False,
+        type=authorization.SubjectAccessReview,
+        list_type=None,
+        verbs=("create",),
     ),
 )
 

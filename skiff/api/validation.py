@@ -1470,3 +1470,10 @@ def validate_dict(
                     # status changes only from status writes: apply the status rules to them.
                     errs.extend(pod_status_errors(new_obj, old_obj))
     return [e.cause_dict() for e in errs]
+
+
+# The RBAC kinds' rules live in their own module, which uses the helpers above.
+from . import validation_rbac  # noqa: E402
+
+_CREATE.update(validation_rbac.CREATE)
+_UPDATE.update(validation_rbac.UPDATE)

@@ -30,6 +30,12 @@ from skiff.apiserver import (
     subresources,
     watch,
 )
+from skiff.apiserver.auth import impersonation, reviews
+from skiff.apiserver.auth.aggregation import Aggregator
+from skiff.apiserver.auth.attributes import non_resource
+from skiff.apiserver.auth.authorizer import Authorizer
+from skiff.apiserver.auth.requests import route_attributes
+from skiff.apiserver.auth.user import MASTERS, USER_SCOPE_KEY, user_of
 from skiff.apiserver.handlers import Handlers, Route
 from skiff.apiserver.openapi import OpenAPI
 from skiff.apiserver.resources import ResourceInfo
@@ -53,6 +59,10 @@ async def serve_metrics(request: Request) -> Response:
     return Response(body, media_type=content_type)
 
 
+def _api_path(path: str) -> bool:
+    return path.startswith("/api/") or path.startswith("/apis") or path == "/api"
+
+
 class API:
     def __init__(self, handlers: Handlers, resources: list[ResourceInfo], server_address: str) -> None:
         self.h = handlers
@@ -65,6 +75,51 @@ class API:
         self.ready = False
         self.store_health = health.StoreHealth(handlers.store)
         self.extra_routes: list[Any] = []  # mounted before the catch-all (the dashboard's /ui)
+        self.authz = Authorizer(handlers.cache, self._lookup)
+        self.aggregator = Aggregator(handlers.store, handlers.cache, self.authz.rbac)
+
+    def start_authorization(self) -> None:
+        """Once the watch cache is loaded: index the RBAC objects and aggregate ClusterRoles."""
+        self.authz.rbac.refresh()
+        self.aggregator.poke()
+
+    # ------------------------------------------------------------------------------ authorization
+
+    async def _lookup(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        info = self.h.by_store_plural.get(plural)
+        if info is None:
+            return None
+        try:
+            obj, _ = await self.h.storage.get(info, namespace, name)
+        except errors.APIError:
+            return None
+        return obj
+
+    async def authorize_route(
+        self, r: Route, scope: Any, query_params: Any, legacy_watch: bool = False, verb: str | None = None
+    ) -> None:
+        """403 unless the request's user may do this to the resource."""
+        user = user_of(scope)
+        if MASTERS in user.groups:
+            return
+        method = scope.get("method", "GET")
+        await self.authz.check(route_attributes(user, r, method, query_params, legacy_watch, verb))
+
+    async def authorize_path(self, scope: Any) -> None:
+        """403 unless the request's user may get this non-resource URL (discovery, /version, ...)."""
+        user = user_of(scope)
+        if MASTERS in user.groups:
+            return
+        await self.authz.check(non_resource(user, scope.get("method", "GET"), scope["path"]))
+
+    async def admit(self, scope: Any) -> None:
+        """Before routing: act as the impersonated user when asked, authorize non-API paths."""
+        if impersonation.requested(scope["headers"]):
+            scope[USER_SCOPE_KEY] = await impersonation.impersonate(
+                user_of(scope), scope["headers"], self.authz.authorize
+            )
+        if scope["type"] == "http" and not _api_path(scope["path"]):
+            await self.authorize_path(scope)
 
     # ------------------------------------------------------------------------------ routing
 
@@ -131,11 +186,13 @@ class API:
 
     async def dispatch(self, request: Request) -> Response:
         path = request.scope["path"]
+        parts = [p for p in path.split("/") if p]
+        if len(parts) <= 2 or (len(parts) == 3 and parts[0] == "apis"):
+            await self.authorize_path(request.scope)  # discovery
         if path in ("/api", "/api/"):
             return negotiate.respond(discovery.api_versions(self.server_address))
         if path in ("/apis", "/apis/"):
             return negotiate.respond(discovery.api_group_list(self.resources))
-        parts = [p for p in path.split("/") if p]
         if len(parts) == 2 and parts[0] == "apis":
             g = discovery.api_group(self.resources, parts[1])
             if g is None:
@@ -152,6 +209,7 @@ class API:
         r, legacy_watch = self.parse(path)
         if r is None:
             raise errors.page_not_found(path)
+        await self.authorize_route(r, request.scope, request.query_params, legacy_watch)
         return await self.resource(r, request, legacy_watch)
 
     async def resource(self, r: Route, request: Request, legacy_watch: bool) -> Response:
@@ -188,6 +246,10 @@ class API:
                 return await h.list_(r, request, out)
             return await h.get(r, request, out)
         resp: Response
+        if method == "POST" and info.group == reviews.GROUP:
+            obj = self.h.decode_body(info, body, r)
+            answered = await reviews.answer(self.authz, info.plural, user_of(request.scope), obj, r.namespace)
+            return negotiate.respond(answered, 201, out)
         if method == "POST":
             if r.sub == "binding" or (info.plural == "bindings" and not info.group):
                 if r.name is None and info.plural == "bindings":
@@ -264,9 +326,18 @@ class API:
         endpoint = self.endpoint
 
         async def asgi(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] in ("http", "websocket"):
+                try:
+                    await self.admit(scope)
+                except errors.APIError as e:
+                    if scope["type"] == "http":
+                        await negotiate.error_response(e)(scope, receive, send)
+                    else:
+                        await WebSocket(scope, receive, send).close(code=1008, reason=e.message[:120])
+                    return
             if scope["type"] == "http":
                 path = scope["path"]
-                if path.startswith("/api/") or path.startswith("/apis") or path == "/api":
+                if _api_path(path):
                     started = time.perf_counter()
                     response = await endpoint(Request(scope, receive))
                     # For a watch this is the time to its first byte, as Kubernetes measures it.

@@ -6,8 +6,12 @@ initial events of watches) and a window of recent events per resource, so a watc
 resourceVersion replays only what came after it. Every API server process runs its own cache on the
 same store, so resourceVersions (store revisions) are the same everywhere.
 
-Each watcher has a bounded queue. Delivering an event only appends to queues; a watcher whose queue
-overflows is ended with a 410 (its client relists), so a slow reader never blocks the others.
+Each watcher with a selector has a bounded queue. Delivering an event only appends to queues; a
+watcher whose queue overflows is ended with a 410 (its client relists), so a slow reader never blocks
+the others. Watchers without a selector (informers, the scheduler's and controllers' watches) share a
+Feed per namespace instead: one log of changes, one flush per COALESCE seconds that wakes them all,
+and one encoded chunk per flush that every one of them sends (200 watchers cost one append per event,
+not 200).
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ WINDOW = int(os.environ.get("SKIFF_WATCH_CACHE_WINDOW", "20000"))
 TICK = 0.25  # how often due watch timeouts and bookmarks are checked
 # Events a watcher may fall behind before it is ended with 410 (tests shrink it).
 WATCHER_QUEUE = int(os.environ.get("SKIFF_WATCHER_QUEUE", "20000"))
+# A busy watch writes at most once per COALESCE seconds: one socket write then carries every event
+# that arrived meanwhile (writes, not bytes, are what cost with hundreds of watchers). An idle watch
+# still gets its first event at once.
+COALESCE = 0.05
 
 Obj = dict[str, Any]
 
@@ -68,7 +76,8 @@ Filter = Callable[[Obj], bool]
 
 
 class Watcher:
-    """One API watch: receives (type, Change) pairs already filtered for it."""
+    """One API watch: receives (type, Change) pairs already filtered for it in ``queue``; a watcher on
+    a Feed then reads the feed's log from ``cursor`` on."""
 
     def __init__(self, namespace: str | None, match: Filter | None, after_rv: int) -> None:
         self.namespace = namespace
@@ -78,6 +87,8 @@ class Watcher:
         self.wake = asyncio.Event()
         self.expired: str | None = None  # set when the watcher fell behind or the cache restarted
         self.due = float("inf")  # loop time of its next timeout or bookmark (the ticker wakes it)
+        self.feed: Feed | None = None
+        self.cursor = 0  # absolute index into feed's log of the next change to send
 
     def offer(self, ch: Change) -> None:
         if ch.rv <= self.after_rv or self.expired is not None:
@@ -113,6 +124,86 @@ class Watcher:
         self.wake.set()
 
 
+class Feed:
+    """The changes of one resource in one namespace (None: all), for watchers without a selector.
+
+    Changes are appended to ``log``; a flush (at once when the feed was idle, else COALESCE after the
+    last one) publishes them up to ``flushed`` and wakes every watcher. Watchers that read together
+    send the same bytes: ``chunk`` joins the lines of a range once per flush."""
+
+    def __init__(self, namespace: str | None, render: Callable[[Change], bytes]) -> None:
+        self.namespace = namespace
+        self.render = render
+        self.log: list[Change] = []
+        self.base = 0  # absolute index of log[0]
+        self.flushed = 0  # absolute index up to which watchers may read
+        self.watchers: set[Watcher] = set()
+        self.last_flush = -COALESCE
+        self.timer: asyncio.TimerHandle | asyncio.Handle | None = None
+        self.chunks: dict[tuple[int, int], bytes] = {}
+
+    @property
+    def head(self) -> int:
+        return self.base + len(self.log)
+
+    def join(self, w: Watcher) -> None:
+        w.feed = self
+        w.cursor = self.head
+        self.watchers.add(w)
+
+    def append(self, ch: Change) -> None:
+        self.log.append(ch)
+        if self.timer is None:
+            loop = asyncio.get_running_loop()
+            delay = self.last_flush + COALESCE - loop.time()
+            # call_soon: the rest of the store's batch joins this flush.
+            self.timer = loop.call_soon(self.flush) if delay <= 0 else loop.call_later(delay, self.flush)
+
+    def flush(self) -> None:
+        self.timer = None
+        self.last_flush = asyncio.get_running_loop().time()
+        self.flushed = self.head
+        self.chunks.clear()
+        for w in self.watchers:
+            w.wake.set()
+        if len(self.log) > WATCHER_QUEUE + min(WATCHER_QUEUE, 1024):
+            self._trim()
+
+    def _trim(self) -> None:
+        """Drops what every watcher has read; a watcher more than WATCHER_QUEUE behind is ended."""
+        head = self.head
+        floor = head - WATCHER_QUEUE
+        slowest = min((w.cursor for w in self.watchers), default=head)
+        cut = max(slowest, floor)
+        for w in self.watchers:
+            if w.cursor < cut:
+                w.end("the watch fell too far behind; relist and watch again")
+        del self.log[: cut - self.base]
+        self.base = cut
+
+    def read(self, w: Watcher) -> tuple[bytes, int] | None:
+        """(chunk, last resourceVersion) of what ``w`` has not sent yet, or None."""
+        start, end = w.cursor, self.flushed
+        if start >= end:
+            return None
+        if start < self.base:
+            w.end("the watch fell too far behind; relist and watch again")
+            return None
+        w.cursor = end
+        chunk = self.chunks.get((start, end))
+        if chunk is None:
+            render = self.render
+            chunk = self.chunks[(start, end)] = b"".join(
+                [render(ch) for ch in self.log[start - self.base : end - self.base]]
+            )
+        return chunk, self.log[end - 1 - self.base].rv
+
+    def close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+
 class ResourceCache:
     def __init__(self, plural: str, start_rv: int) -> None:
         self.plural = plural
@@ -120,7 +211,8 @@ class ResourceCache:
         self.window: collections.deque[Change] = collections.deque()
         # Every event with rv > oldest_rv is in the window.
         self.oldest_rv = start_rv
-        self.watchers: set[Watcher] = set()
+        self.watchers: set[Watcher] = set()  # those with a selector: offered every change
+        self.feeds: dict[str | None, Feed] = {}  # by namespace (None: all namespaces)
 
     def push(self, ch: Change) -> None:
         self.window.append(ch)
@@ -128,6 +220,40 @@ class ResourceCache:
             self.oldest_rv = self.window.popleft().rv
         for w in self.watchers:
             w.offer(ch)
+        if self.feeds:
+            f = self.feeds.get(None)
+            if f is not None:
+                f.append(ch)
+            if ch.namespace:
+                f = self.feeds.get(ch.namespace)
+                if f is not None:
+                    f.append(ch)
+
+    def all_watchers(self) -> list[Watcher]:
+        out = list(self.watchers)
+        for f in self.feeds.values():
+            out.extend(f.watchers)
+        return out
+
+    def subscribe(self, w: Watcher, render: Callable[[Change], bytes] | None) -> None:
+        """Adds a watcher: to the feed of its namespace when ``render`` is given (no selector, and
+        every such watcher renders a change the same way), else offered every change."""
+        if render is None:
+            self.watchers.add(w)
+            return
+        f = self.feeds.get(w.namespace)
+        if f is None:
+            f = self.feeds[w.namespace] = Feed(w.namespace, render)
+        f.join(w)
+
+    def unsubscribe(self, w: Watcher) -> None:
+        self.watchers.discard(w)
+        f = w.feed
+        if f is not None:
+            f.watchers.discard(w)
+            if not f.watchers and self.feeds.get(f.namespace) is f:
+                f.close()
+                del self.feeds[f.namespace]
 
 
 class WatchCache:
@@ -189,6 +315,10 @@ class WatchCache:
                 for w in rc.watchers:
                     if w.due <= now:
                         w.wake.set()
+                for f in rc.feeds.values():
+                    for w in f.watchers:
+                        if w.due <= now:
+                            w.wake.set()
 
     async def stop(self) -> None:
         if self._ticker is not None:
@@ -218,8 +348,10 @@ class WatchCache:
                 continue
             self.resource(plural).objects[ns + "/" + name] = Cached(kv.key, ns, obj, kv.mod_revision)
         for rc in old.values():
-            for w in rc.watchers:
+            for w in rc.all_watchers():
                 w.end("the watch cache was reset; relist and watch again")
+            for f in rc.feeds.values():
+                f.close()
         self.ready.set()
 
     async def _run(self) -> None:

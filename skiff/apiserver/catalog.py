@@ -210,6 +210,70 @@ class BindingStrategy(Strategy):
     has_status = False
 
 
+class RoleStrategy(Strategy):
+    """Role and ClusterRole: no status; kubectl prints the creation time."""
+
+    has_status = False
+
+    def columns(self) -> list[dict[str, Any]]:
+        return [
+            name_column(),
+            column(
+                "Created At",
+                "date",
+                "CreationTimestamp is a timestamp representing the server time when this object was created.",
+            ),
+        ]
+
+    def cells(self, obj: Obj, now: float) -> list[Any]:
+        return [name_of(obj), _get(obj, "metadata", "creationTimestamp") or ""]
+
+
+class RoleBindingStrategy(Strategy):
+    has_status = False
+
+    def columns(self) -> list[dict[str, Any]]:
+        return [
+            name_column(),
+            column("Role", "string", "RoleRef is the Role or ClusterRole this binding refers to."),
+            age_column(),
+            column("Users", "string", "Users in the binding", 1),
+            column("Groups", "string", "Groups in the binding", 1),
+            column("ServiceAccounts", "string", "ServiceAccounts in the binding", 1),
+        ]
+
+    def cells(self, obj: Obj, now: float) -> list[Any]:
+        ref = obj.get("roleRef") or {}
+        subjects = obj.get("subjects") or []
+
+        def of(kind: str) -> str:
+            names = [
+                (
+                    f"{s.get('namespace', '')}/{s.get('name', '')}"
+                    if kind == "ServiceAccount"
+                    else str(s.get("name", ""))
+                )
+                for s in subjects
+                if s.get("kind") == kind
+            ]
+            return ", ".join(names)
+
+        return [
+            name_of(obj),
+            f"{ref.get('kind', '')}/{ref.get('name', '')}",
+            age_of(obj, now),
+            of("User"),
+            of("Group"),
+            of("ServiceAccount"),
+        ]
+
+
+class ReviewStrategy(Strategy):
+    """The access reviews: answered, never stored."""
+
+    has_status = False
+
+
 # events.k8s.io/v1 <-> core v1 (the stored shape): field renames.
 _EV_RENAMES = [
     ("regarding", "involvedObject"),
@@ -255,6 +319,14 @@ STRATEGIES: dict[tuple[str, str], Strategy] = {
     ("events.k8s.io", "events"): EventStrategy(),
     ("coordination.k8s.io", "leases"): LeaseStrategy(),
     ("scheduling.k8s.io", "priorityclasses"): PriorityClassStrategy(),
+    ("rbac.authorization.k8s.io", "roles"): RoleStrategy(),
+    ("rbac.authorization.k8s.io", "clusterroles"): RoleStrategy(),
+    ("rbac.authorization.k8s.io", "rolebindings"): RoleBindingStrategy(),
+    ("rbac.authorization.k8s.io", "clusterrolebindings"): RoleBindingStrategy(),
+    ("authorization.k8s.io", "subjectaccessreviews"): ReviewStrategy(),
+    ("authorization.k8s.io", "selfsubjectaccessreviews"): ReviewStrategy(),
+    ("authorization.k8s.io", "selfsubjectrulesreviews"): ReviewStrategy(),
+    ("authorization.k8s.io", "localsubjectaccessreviews"): ReviewStrategy(),
 }
 # Subresources served by this API server (namespaces/finalize is not).
 SERVED_SUBRESOURCES = {"status", "binding", "eviction", "log", "exec"}

@@ -14,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from skiff.apiserver import admission, errors, negotiate, query
+from skiff.apiserver.auth import node_restriction
+from skiff.apiserver.auth.user import user_of
 from skiff.apiserver.cache import WatchCache, decode
 from skiff.apiserver.negotiate import Output
 from skiff.apiserver.patch import apply as managed
@@ -266,6 +268,7 @@ class Handlers:
         meta = obj["metadata"]
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = generate_name(str(meta["generateName"]))
+        node_restriction.admit_create(user_of(request.scope), info.group, info.plural, obj)
         if info.namespaced:
             await self.require_namespace(meta.get("namespace") or "")
         fill_new_metadata(obj)

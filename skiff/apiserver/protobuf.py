@@ -60,7 +60,62 @@ BINDING: Schema = {
     2: ("target", {1: ("kind", "str"), 2: ("namespace", "str"), 3: ("name", "str"), 4: ("uid", "str")}),
 }
 
+# rbac.authorization.k8s.io/v1 (kubectl create role/clusterrole/rolebinding/clusterrolebinding)
+POLICY_RULE: Schema = {
+    1: ("verbs", ("list", "str")),
+    2: ("apiGroups", ("list", "str")),
+    3: ("resources", ("list", "str")),
+    4: ("resourceNames", ("list", "str")),
+    5: ("nonResourceURLs", ("list", "str")),
+}
+LABEL_SELECTOR: Schema = {
+    1: ("matchLabels", ("map", None)),
+    2: (
+        "matchExpressions",
+        ("list", {1: ("key", "str"), 2: ("operator", "str"), 3: ("values", ("list", "str"))}),
+    ),
+}
+ROLE: Schema = {1: ("metadata", OBJECT_META), 2: ("rules", ("list", POLICY_RULE))}
+CLUSTER_ROLE: Schema = {
+    **ROLE,
+    3: ("aggregationRule", {1: ("clusterRoleSelectors", ("list", LABEL_SELECTOR))}),
+}
+SUBJECT: Schema = {1: ("kind", "str"), 2: ("apiGroup", "str"), 3: ("name", "str"), 4: ("namespace", "str")}
+ROLE_BINDING: Schema = {
+    1: ("metadata", OBJECT_META),
+    2: ("subjects", ("list", SUBJECT)),
+    3: ("roleRef", {1: ("apiGroup", "str"), 2: ("kind", "str"), 3: ("name", "str")}),
+}
+# authorization.k8s.io/v1 (kubectl auth can-i)
+RESOURCE_ATTRIBUTES: Schema = {
+    1: ("namespace", "str"),
+    2: ("verb", "str"),
+    3: ("group", "str"),
+    4: ("version", "str"),
+    5: ("resource", "str"),
+    6: ("subresource", "str"),
+    7: ("name", "str"),
+}
+NON_RESOURCE_ATTRIBUTES: Schema = {1: ("path", "str"), 2: ("verb", "str")}
+ACCESS_REVIEW_SPEC: Schema = {
+    1: ("resourceAttributes", RESOURCE_ATTRIBUTES),
+    2: ("nonResourceAttributes", NON_RESOURCE_ATTRIBUTES),
+    3: ("user", "str"),
+    4: ("groups", ("list", "str")),
+    6: ("uid", "str"),
+}
+ACCESS_REVIEW: Schema = {1: ("metadata", OBJECT_META), 2: ("spec", ACCESS_REVIEW_SPEC)}
+RULES_REVIEW: Schema = {1: ("metadata", OBJECT_META), 2: ("spec", {1: ("namespace", "str")})}
+
 SCHEMAS: dict[str, Schema] = {
+    "Role": ROLE,
+    "ClusterRole": CLUSTER_ROLE,
+    "RoleBinding": ROLE_BINDING,
+    "ClusterRoleBinding": ROLE_BINDING,
+    "SubjectAccessReview": ACCESS_REVIEW,
+    "LocalSubjectAccessReview": ACCESS_REVIEW,
+    "SelfSubjectAccessReview": ACCESS_REVIEW,
+    "SelfSubjectRulesReview": RULES_REVIEW,
     "Namespace": NAMESPACE,
     "PriorityClass": PRIORITY_CLASS,
     "Eviction": EVICTION,

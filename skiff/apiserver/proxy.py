@@ -140,6 +140,8 @@ async def exec_ws(api: API, ws: WebSocket) -> None:
         r, _ = api.parse(path)
         if r is None or r.sub not in ("exec", "attach") or r.name is None:
             raise errors.page_not_found(path)
+        # A websocket upgrade is a GET, but exec and attach are authorized as "create" (Kubernetes).
+        await api.authorize_route(r, ws.scope, ws.query_params, verb="create")
         q = ws.query_params
         addr, container = await _target(api.h, r, q.get("container"))
     except errors.APIError as e:

@@ -16,8 +16,9 @@ from typing import Any
 import uvicorn
 import yaml
 
-from skiff.apiserver import catalog, ui
+from skiff.apiserver import catalog, gctune, ui
 from skiff.apiserver.app import API
+from skiff.apiserver.auth import bootstrap
 from skiff.apiserver.cache import WatchCache
 from skiff.apiserver.handlers import Handlers
 from skiff.apiserver.storage import encode_for_store
@@ -105,6 +106,7 @@ async def seed(store: Store) -> None:
             await store.create(f"/registry/priorityclasses/{name}", encode_for_store(pc))
         except KeyExistsError:
             pass
+    await bootstrap.seed(store)
 
 
 def build(store: Store, server_address: str) -> tuple[API, WatchCache]:
@@ -125,6 +127,7 @@ async def serve(
     api.extra_routes = ui.Dashboard(data_dir, api.app()).routes()
     await seed(store)
     await cache.start()
+    api.start_authorization()
     api.store_health.start()
     config = uvicorn.Config(
         api.app(),
@@ -152,10 +155,12 @@ async def serve(
         log.info("serving", extra={"kv": {"url": url, "store": store_url, "kubeconfig": path}})
 
     announcer = asyncio.create_task(announce())
+    pacer = asyncio.create_task(gctune.run())
     try:
         await server.serve()
     finally:
         announcer.cancel()
+        pacer.cancel()
         await api.store_health.stop()
         await cache.stop()
         await store.close()

@@ -19,21 +19,25 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from skiff.apiserver import errors, negotiate, query
-from skiff.apiserver.cache import Change, Watcher
+from skiff.apiserver.cache import COALESCE, Change, Watcher
 from skiff.apiserver.handlers import Handlers, Route
 from skiff.apiserver.negotiate import Output
 from skiff.apiserver.resources import Obj
 
 BOOKMARK_EVERY = 60.0
-# A busy watch writes at most once per COALESCE seconds: one socket write then carries every event
-# that arrived meanwhile (writes, not bytes, are what cost with hundreds of watchers). An idle watch
-# still gets its first event at once.
-COALESCE = 0.05
 INITIAL_CHUNK = 500
 
 
 def _line(type_: str, raw: bytes) -> bytes:
     return b'{"type":"' + type_.encode() + b'","object":' + raw + b"}\n"
+
+
+def _plain_line(ch: Change) -> bytes:
+    """A change as a JSON watch event of the stored form (shared by every watcher in that format)."""
+    line = ch.lines.get(ch.type)
+    if line is None:
+        line = ch.lines[ch.type] = _line(ch.type, ch.raw)
+    return line
 
 
 class Renderer:
@@ -66,10 +70,9 @@ class Renderer:
 
     def change(self, type_: str, ch: Change) -> bytes:
         if self.plain:
-            line = ch.lines.get(type_)
-            if line is None:
-                line = ch.lines[type_] = _line(type_, ch.raw)
-            return line
+            if type_ == ch.type:
+                return _plain_line(ch)
+            return _line(type_, ch.raw)
         if self.out.kind == "json" and self.info.from_stored is not None:
             k = (type_, self.info.group)
             line = ch.lines.get(k)
@@ -116,6 +119,9 @@ async def watch(h: Handlers, r: Route, request: Request, out: Output) -> Respons
     if rv == "" and send_initial:
         rev = await h.store.current_revision()
         await cache.wait_for(rev, 1.0)
+    # Without a selector (and in the plain format, which renders a change the same way for everyone),
+    # the watch reads its namespace's shared feed once its own replay is sent.
+    shared = match is None and rend.plain
     if send_initial:
         w = Watcher(ns, match, cache.revision)
         items = [
@@ -137,7 +143,10 @@ async def watch(h: Handlers, r: Route, request: Request, out: Output) -> Respons
             if ch.rv > start:
                 w.offer(ch)
         start_rv = max(start, cache.revision)
-    rc.watchers.add(w)
+        # From a resourceVersion the cache has not reached, later changes up to it must be skipped.
+        shared = shared and start <= cache.revision
+    rc.subscribe(w, _plain_line if shared else None)
+    feed = w.feed
 
     if timeout is None:
         timeout = random.randint(1800, 3600)
@@ -174,6 +183,14 @@ async def watch(h: Handlers, r: Route, request: Request, out: Output) -> Respons
                         last_rv = ch.rv
                     yield b"".join(lines)
                     continue
+                if feed is not None:
+                    got = feed.read(w)
+                    if got is not None:
+                        last_rv = got[1]
+                        yield got[0]
+                        continue
+                    if w.expired is not None:
+                        continue
                 now = loop.time()
                 if now >= deadline:
                     return
@@ -186,7 +203,7 @@ async def watch(h: Handlers, r: Route, request: Request, out: Output) -> Respons
                 w.due = min(deadline, next_bookmark) if bookmarks else deadline
                 await w.wake.wait()
         finally:
-            rc.watchers.discard(w)
+            rc.unsubscribe(w)
 
     return StreamingResponse(stream(), 200, media_type="application/json")
 

@@ -5,26 +5,29 @@
         async for ev in c.watch(Pod, "default", resource_version=pods.resource_version):
             ...
 
-HTTP/1.1 with keep-alive through aiohttp (measured here: about 5x less client CPU per request than
-httpx, see BENCHMARKS.md): one pool for ordinary requests (bounded, sized for the caller's
-concurrency) and one for watches (each watch holds a connection for minutes; they must never starve
-requests). Bodies are decoded with msgspec straight into the api Structs. Every HTTP failure raises
-`ApiError` carrying the server's Status; a failure to reach the server raises `ConnectError`.
+HTTP/1.1 with keep-alive through skiff.client.transport (plain asyncio streams: less client CPU per
+request than httpx or aiohttp, measured in bench/client_http.py, see BENCHMARKS.md): a bounded pool for
+ordinary requests (sized for the caller's concurrency) and a connection of its own per watch (each holds
+it for minutes; watches must never starve requests). Bodies are decoded with msgspec straight into the
+api Structs. Every HTTP failure raises `ApiError` carrying the server's Status; a failure to reach the
+server raises `ConnectError`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import random
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
+from urllib.parse import urlencode
 
-import aiohttp
 import msgspec
 
 from .kubeconfig import KubeConfig, load_kubeconfig
 from .resources import Resource, resource_for
+from .transport import HttpTransport, TransportError
 
 T = TypeVar("T")
 
@@ -202,16 +205,15 @@ class Client:
         self.timeout = timeout
         self.max_retries = max_retries
         self.max_connections = max_connections
-        self._rest_base = config.server
-        self._static_headers = {"Accept": "application/json", "User-Agent": user_agent}
-        self._auth: aiohttp.BasicAuth | None = None
+        fixed = {"Accept": "application/json", "User-Agent": user_agent}
         if config.username is not None and config.password is not None:
-            self._auth = aiohttp.BasicAuth(config.username, config.password)
+            cred = base64.b64encode(f"{config.username}:{config.password}".encode()).decode()
+            fixed["Authorization"] = f"Basic {cred}"
+        self._fixed_headers = fixed
         ctx = config.ssl_context()
-        self._rest_ssl: Any = ctx if not isinstance(ctx, bool) else True
-        # Sessions are made on first use, inside the event loop that uses them.
-        self._http: aiohttp.ClientSession | None = None
-        self._watch_http: aiohttp.ClientSession | None = None
+        self._ssl: Any = ctx if not isinstance(ctx, bool) else None
+        # The transport is made on first use, inside the event loop that uses it.
+        self._transport: HttpTransport | None = None
         self._closed = False
         self._decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
         self._list_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
@@ -220,38 +222,24 @@ class Client:
     def from_kubeconfig(cls, path: str | None = None, context: str | None = None, **kw: Any) -> Client:
         return cls(load_kubeconfig(path, context), **kw)
 
-    def _session(self, watch: bool = False) -> aiohttp.ClientSession:
+    def _http(self) -> HttpTransport:
         if self._closed:
             raise RuntimeError("the client is closed")
-        if watch:
-            if self._watch_http is None:
-                # Watches: one connection each, held open; no pool limit so they never queue behind
-                # ordinary requests.
-                self._watch_http = self._new_session(aiohttp.TCPConnector(limit=0, ssl=self._rest_ssl))
-            return self._watch_http
-        if self._http is None:
-            connector = aiohttp.TCPConnector(
-                limit=self.max_connections, limit_per_host=0, keepalive_timeout=60.0, ssl=self._rest_ssl
+        if self._transport is None:
+            self._transport = HttpTransport(
+                self.config.server,
+                ssl_context=self._ssl,
+                server_hostname=self.config.tls_server_name,
+                max_connections=self.max_connections,
+                fixed_headers=self._fixed_headers,
             )
-            self._http = self._new_session(connector)
-        return self._http
-
-    def _new_session(self, connector: aiohttp.TCPConnector) -> aiohttp.ClientSession:
-        return aiohttp.ClientSession(
-            connector=connector,
-            headers=self._static_headers,
-            auth=self._auth,
-            trust_env=False,
-            auto_decompress=True,
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10.0),
-        )
+        return self._transport
 
     async def aclose(self) -> None:
         self._closed = True
-        for sess in (self._http, self._watch_http):
-            if sess is not None:
-                await sess.close()
-        self._http = self._watch_http = None
+        if self._transport is not None:
+            await self._transport.aclose()
+        self._transport = None
 
     async def __aenter__(self) -> Client:
         return self
@@ -297,32 +285,21 @@ class Client:
         if body is not None:
             content = body if isinstance(body, bytes) else _json_encode(body)
         headers = self._headers(content_type if content is not None else None)
-        client_timeout = aiohttp.ClientTimeout(
-            total=timeout if timeout is not None else self.timeout, sock_connect=10.0
-        )
-        session = self._session()
-        url = self._rest_base + path
-        query = _query(params)
+        http = self._http()
+        target = path + _query_string(params)
         attempt = 0
         while True:
             try:
-                async with session.request(
-                    method,
-                    url,
-                    params=query,
-                    data=content,
-                    headers=headers,
-                    timeout=client_timeout,
-                    server_hostname=self.config.tls_server_name,
-                ) as resp:
-                    status = resp.status
-                    data = await resp.read()
-                    retry_after = resp.headers.get("Retry-After")
-            except (aiohttp.ClientError, TimeoutError) as e:
-                raise ConnectError(f"{method} {url}: {_describe(e)}") from e
+                resp = await http.request(
+                    method, target, headers, content, timeout if timeout is not None else self.timeout
+                )
+            except TransportError as e:
+                raise ConnectError(f"{method} {self.config.server}{target}: {e}") from e
+            status = resp.status
             if status < 300:
-                return data
-            err = error_from_response(status, data)
+                return resp.body
+            err = error_from_response(status, resp.body)
+            retry_after = resp.headers.get(b"retry-after", b"").decode(errors="replace") or None
             # The server asks us to come back later (429, or 5xx with Retry-After): honour it a few times.
             if (status == 429 or (status >= 500 and retry_after)) and (attempt < self.max_retries):
                 attempt += 1
@@ -562,7 +539,7 @@ class Client:
         end the watch early.
         """
         res = resource_for(kind)
-        params = _query(
+        query = _query_string(
             {
                 "watch": "true",
                 "resourceVersion": resource_version,
@@ -575,20 +552,13 @@ class Client:
         decode = self._decoder(res.type).decode
         # No event for a long time is normal; a read timeout only guards a stream the server forgot.
         read_timeout = (timeout_seconds + 30.0) if timeout_seconds else None
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10.0, sock_read=read_timeout)
-        url = self._rest_base + res.path(namespace)
+        target = res.path(namespace) + query
         try:
-            async with self._session(watch=True).get(
-                url,
-                params=params,
-                headers=self._headers(),
-                timeout=timeout,
-                server_hostname=self.config.tls_server_name,
-            ) as resp:
+            async with self._http().stream("GET", target, self._headers(), read_timeout) as resp:
                 if resp.status >= 300:
                     raise error_from_response(resp.status, await resp.read())
                 buf = bytearray()
-                async for chunk in resp.content.iter_any():
+                async for chunk in resp.chunks():
                     buf += chunk
                     start = 0
                     while True:
@@ -603,8 +573,8 @@ class Client:
                         del buf[:start]
                 if bytes(buf).strip():
                     yield _watch_event(bytes(buf), decode)
-        except (aiohttp.ClientError, TimeoutError) as e:
-            raise ConnectError(f"watch {url}: {_describe(e)}") from e
+        except TransportError as e:
+            raise ConnectError(f"watch {self.config.server}{target}: {e}") from e
 
     # -------------------------------------------------------------------------- helpers
 
@@ -664,16 +634,16 @@ def _with_type_meta(obj: Any, res: Resource[Any]) -> Any:
     return obj
 
 
-def _query(params: Mapping[str, Any] | None) -> dict[str, str] | None:
-    """Query parameters as strings, None values left out."""
+def _query_string(params: Mapping[str, Any] | None) -> str:
+    """ "?a=b&..." from query parameters (booleans as true/false, None values left out), or ""."""
     if not params:
-        return None
+        return ""
     out = {
         k: (("true" if v else "false") if isinstance(v, bool) else str(v))
         for k, v in params.items()
         if v is not None
     }
-    return out or None
+    return "?" + urlencode(out) if out else ""
 
 
 def _bool(v: bool | None) -> str | None:
@@ -686,8 +656,3 @@ def _retry_delay(retry_after: str | None, attempt: int) -> float:
     except ValueError:
         base = 0.0
     return min(max(base, 0.1 * 2**attempt), 10.0) * (1 + 0.2 * random.random())
-
-
-def _describe(e: Exception) -> str:
-    text = str(e) or type(e).__name__
-    return " ".join(text.split())

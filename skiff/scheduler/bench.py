@@ -91,7 +91,7 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def _apiserver(echo: Echo) -> Any:
-    """A throwaway `skiff apiserver` on SQLite in a temporary directory; yields its kubeconfig path."""
+    """A throwaway `skiff apiserver` on SQLite in a temporary directory; yields (kubeconfig path, pid)."""
     d = tempfile.mkdtemp(prefix="skiff-bench-")
     port = _free_port()
     log = open(os.path.join(d, "apiserver.log"), "wb")  # noqa: SIM115
@@ -108,7 +108,7 @@ def _apiserver(echo: Echo) -> Any:
                 raise RuntimeError(f"the API server did not start (see {d}/apiserver.log)")
             time.sleep(0.1)
         echo(f"started an API server on port {port} (data in {d})")
-        yield kc
+        yield kc, proc.pid
     finally:
         proc.terminate()
         try:
@@ -148,15 +148,29 @@ async def _force_delete(client: Any, name: str, namespace: str | None) -> None:
         await client.delete(Pod, name, namespace, grace_period_seconds=0)
 
 
-async def _run_api(kubeconfig: str, nodes: int, pods: int, workload: str, echo: Echo) -> float:
+def process_cpu_seconds(pid: int | None) -> float:
+    """User + system CPU of another process so far (0 when unknown): the API server's share of the work."""
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _run_api(
+    kubeconfig: str, nodes: int, pods: int, workload: str, echo: Echo, apiserver_pid: int | None = None
+) -> float:
     from skiff.api.core import Node, Pod
     from skiff.api.scheduling import PriorityClass
+    from skiff.client import Client
     from skiff.client.kubeconfig import load_kubeconfig
 
-    from .fasthttp import LeanClient
     from .scheduler import Scheduler
 
-    client = LeanClient(load_kubeconfig(kubeconfig), max_connections=16)
+    client = Client(load_kubeconfig(kubeconfig), max_connections=16)
     try:
         t0 = time.perf_counter()
         await _create_all(client, Node, [make_node(i, workload) for i in range(nodes)])
@@ -198,6 +212,7 @@ async def _run_api(kubeconfig: str, nodes: int, pods: int, workload: str, echo: 
         await sched.leading.wait()
         t_start = time.perf_counter()
         c_start = time.process_time()
+        a_start = process_cpu_seconds(apiserver_pid)
         echo(f"scheduler synced in {t_start - t_sync:.2f}s")
         target = pods
         last_report = t_start
@@ -220,6 +235,7 @@ async def _run_api(kubeconfig: str, nodes: int, pods: int, workload: str, echo: 
                 run.result()
         dt = time.perf_counter() - t_start
         cpu = time.process_time() - c_start
+        api_cpu = process_cpu_seconds(apiserver_pid) - a_start
         sched.stop()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(run, 10)
@@ -228,6 +244,12 @@ async def _run_api(kubeconfig: str, nodes: int, pods: int, workload: str, echo: 
             f"through-api workload={workload} nodes={nodes} pods={pods} bound={sched.stats.bound} "
             f"seconds={dt:.2f} preemptions={sched.stats.preemptions} "
             f"scheduler_cpu_ms_per_pod={cpu / max(sched.stats.bound, 1) * 1000:.2f} "
+            + (
+                f"apiserver_cpu_ms_per_pod={api_cpu / max(sched.stats.bound, 1) * 1000:.2f} "
+                if apiserver_pid is not None
+                else ""
+            )
+            + f"loadavg={os.getloadavg()[0]:.1f} "
             f"peak_rss_mib={peak_rss_mib():.0f}"
         )
         return rate
@@ -236,7 +258,9 @@ async def _run_api(kubeconfig: str, nodes: int, pods: int, workload: str, echo: 
 
 
 def run_api(kubeconfig: str | None, nodes: int, pods: int, workload: str, echo: Echo = print) -> float:
+    from .scheduler import run_event_loop  # the loop `skiff scheduler` runs on
+
     if kubeconfig:
-        return asyncio.run(_run_api(kubeconfig, nodes, pods, workload, echo))
-    with _apiserver(echo) as kc:
-        return asyncio.run(_run_api(kc, nodes, pods, workload, echo))
+        return run_event_loop(_run_api(kubeconfig, nodes, pods, workload, echo))
+    with _apiserver(echo) as (kc, pid):
+        return run_event_loop(_run_api(kc, nodes, pods, workload, echo, pid))

@@ -18,8 +18,9 @@ import contextlib
 import datetime as dt
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from skiff import metrics
 from skiff.api import wellknown
@@ -32,7 +33,6 @@ from skiff.client.leaderelection import LeaderElector
 
 from .cache import Cache
 from .config import SchedulerConfig, build_frameworks
-from .fasthttp import LeanClient
 from .framework import Code, CycleState, FitError, Framework, Handle, ScheduleResult, Status
 from .plugins.gang import gang_of
 from .queue import QueuedPod, SchedulingQueue
@@ -41,6 +41,8 @@ from .types import PodInfo, node_info, pod_info
 log = logging.getLogger("skiff.scheduler")
 
 COMPONENT = "default-scheduler"
+
+T = TypeVar("T")
 
 
 def _now() -> str:
@@ -80,10 +82,10 @@ class Scheduler:
         first = next(iter(self.fws.values()))
         self.queue = SchedulingQueue(first.sort_key, self._pre_enqueue)
         self.queue.on_gated = lambda pod, st: None
-        # Bindings and events get their own small connection pools: httpcore's pool does work per
-        # request in proportion to its connections, and a few keep-alive connections suffice.
-        self.bind_client: Client = LeanClient(client.config, max_connections=bind_concurrency)
-        self.event_client: Client = LeanClient(client.config, max_connections=4)
+        # Bindings and events get their own small connection pools, so that neither waits behind the
+        # other (nor behind the informers' lists) for a connection.
+        self.bind_client = Client(client.config, max_connections=bind_concurrency, user_agent=COMPONENT)
+        self.event_client = Client(client.config, max_connections=4, user_agent=COMPONENT)
         self.recorder = (
             EventRecorder(self.event_client, COMPONENT, workers=4, queue_size=20000)
             if record_events
@@ -582,13 +584,13 @@ def run_scheduler(kubeconfig: str, config_file: str | None, metrics_port: int = 
             await client.aclose()
         return 0 if signalled else 1
 
-    return _run(go())
+    return run_event_loop(go())
 
 
-def _run(coro: Any) -> int:
+def run_event_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Run on uvloop when it is installed (less CPU per socket read and timer), else asyncio's loop."""
     try:
         import uvloop
-
-        return int(uvloop.run(coro))
     except ImportError:
-        return int(asyncio.run(coro))
+        return asyncio.run(coro)
+    return uvloop.run(coro)

@@ -171,6 +171,45 @@ def test_watch_from_resource_version(
     assert live and live[0]["type"] == "ADDED" and live[0]["object"]["metadata"]["name"] == "w3"
 
 
+def test_many_watchers_see_every_event_once_in_order(
+    client: httpx.Client, shared_apiserver: APIServerHandle, ns: str
+) -> None:
+    """Watchers without a selector share one feed per namespace (and one over all namespaces); those
+    opened from a resourceVersion replay first. Each sees every event once, in store order, as does a
+    watcher with a selector."""
+    base = f"/api/v1/namespaces/{ns}/pods"
+    rv = client.get(base).json()["metadata"]["resourceVersion"]
+    assert client.post(base, json=pod("early")).status_code == 201
+    names = ["early"] + [f"p{i}" for i in range(30)]
+    at = {"watch": "true", "resourceVersion": rv}
+    specs: list[tuple[str, dict[str, str], int]] = [
+        (base, at, len(names)),
+        (base, at, len(names)),
+        (base, {"watch": "true"}, len(names)),  # current objects as ADDED, then live events
+        ("/api/v1/pods", at, len(names)),  # only this test writes after rv
+        (base, {**at, "labelSelector": "tier=x"}, len(names) - 1),
+    ]
+    results: list[list[dict[str, Any]]] = [[] for _ in specs]
+    threads = [
+        threading.Thread(target=_watch_lines, args=(shared_apiserver.url + path, params, out, n))
+        for (path, params, n), out in zip(specs, results, strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for name in names[1:]:
+        p = pod(name)
+        p["metadata"]["labels"] = {"tier": "x"}
+        assert client.post(base, json=p).status_code == 201
+    for t in threads:
+        t.join(30)
+    for (_, params, _), out in zip(specs, results, strict=True):
+        got = [e["object"]["metadata"]["name"] for e in out]
+        assert got == (names[1:] if "labelSelector" in params else names), params
+        assert all(e["type"] == "ADDED" for e in out)
+        rvs = [int(e["object"]["metadata"]["resourceVersion"]) for e in out]
+        assert rvs == sorted(set(rvs))
+
+
 def test_watch_too_old_is_410_event(client: httpx.Client, shared_apiserver: APIServerHandle) -> None:
     events: list[dict[str, Any]] = []
     _watch_lines(shared_apiserver.url + "/api/v1/pods", {"watch": "true", "resourceVersion": "1"}, events, 1)

@@ -3,39 +3,15 @@
 from __future__ import annotations
 
 import base64
-import datetime
 import ssl
 from pathlib import Path
 
 import pytest
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from skiff.client.kubeconfig import KubeconfigError, load_kubeconfig
 
-
-def _self_signed(cn: str) -> tuple[bytes, bytes]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+from .util import self_signed
 
 
 def _write(tmp_path: Path, doc: dict[str, object]) -> Path:
@@ -66,8 +42,8 @@ def test_plain_http_with_token(tmp_path: Path) -> None:
 
 
 def test_tls_with_embedded_data(tmp_path: Path) -> None:
-    ca, _ = _self_signed("ca")
-    cert, key = _self_signed("admin")
+    ca, _ = self_signed("ca")
+    cert, key = self_signed("admin")
     b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
     p = _write(
         tmp_path,
@@ -85,8 +61,8 @@ def test_tls_with_embedded_data(tmp_path: Path) -> None:
 
 
 def test_tls_files_relative_to_the_kubeconfig(tmp_path: Path) -> None:
-    ca, _ = _self_signed("ca")
-    cert, key = _self_signed("admin")
+    ca, _ = self_signed("ca")
+    cert, key = self_signed("admin")
     (tmp_path / "pki").mkdir()
     (tmp_path / "pki" / "ca.crt").write_bytes(ca)
     (tmp_path / "pki" / "admin.crt").write_bytes(cert)

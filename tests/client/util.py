@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import inspect
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from skiff.api.core import Container, Namespace, Pod, PodSpec
 from skiff.api.meta import ObjectMeta
@@ -58,3 +64,27 @@ def pod(name: str, namespace: str, *, labels: dict[str, str] | None = None, node
         metadata=ObjectMeta(name=name, namespace=namespace, labels=labels),
         spec=PodSpec(containers=[Container(name="c", image="busybox")], node_name=node),
     )
+
+
+def self_signed(cn: str, dns_name: str | None = None) -> tuple[bytes, bytes]:
+    """A self-signed CA certificate and its key (PEM), naming dns_name as a server when given."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    )
+    if dns_name:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(dns_name)]), critical=False)
+    cert = builder.sign(key, hashes.SHA256())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem

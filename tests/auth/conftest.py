@@ -1,0 +1,49 @@
+"""Identities for the authorization tests. Until requests carry credentials of their own, the admin
+acts as each identity through impersonation (Impersonate-User / Impersonate-Group headers)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fixtures.apiserver import APIServerHandle
+
+SCHEDULER = {"Impersonate-User": "system:kube-scheduler"}
+CONTROLLER_MANAGER = {"Impersonate-User": "system:kube-controller-manager"}
+ANONYMOUS = {"Impersonate-User": "system:anonymous"}
+
+
+def node(name: str) -> dict[str, str]:
+    return {"Impersonate-User": f"system:node:{name}", "Impersonate-Group": "system:nodes"}
+
+
+def service_account(ns: str, name: str) -> dict[str, str]:
+    return {"Impersonate-User": f"system:serviceaccount:{ns}:{name}"}
+
+
+@pytest.fixture
+def admin(shared_apiserver: APIServerHandle) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=shared_apiserver.url, timeout=30) as c:
+        yield c
+
+
+def eventually(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
+    """RBAC changes reach the authorizer through the watch cache, a moment after the write."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.05)
+
+
+def created(r: httpx.Response) -> dict[str, Any]:
+    assert r.status_code == 201, r.text
+    out: dict[str, Any] = r.json()
+    return out
