@@ -7,6 +7,7 @@ absent, so every encoded object carries them (clients need both).
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -174,12 +175,18 @@ def format_micro_time(t: datetime) -> str:
     return t.astimezone(UTC).strftime(MICRO_FORMAT)
 
 
+def epoch_micro_time(t: float) -> str:
+    """metav1.MicroTime of a time.time() value, without a datetime (a few times cheaper: hot paths)."""
+    secs, us = divmod(round(t * 1_000_000), 1_000_000)
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(secs))}.{us:06d}Z"
+
+
 def now_rfc3339() -> str:
-    return format_time(now())
+    return time.strftime(RFC3339_FORMAT, time.gmtime())
 
 
 def now_micro() -> str:
-    return format_micro_time(now())
+    return epoch_micro_time(time.time())
 
 
 def parse_time(s: str) -> datetime:

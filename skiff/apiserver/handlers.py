@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -14,8 +15,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from skiff.apiserver import admission, errors, negotiate, query
-from skiff.apiserver.auth import node_restriction
-from skiff.apiserver.auth.user import user_of
 from skiff.apiserver.cache import WatchCache, decode
 from skiff.apiserver.negotiate import Output
 from skiff.apiserver.patch import apply as managed
@@ -65,6 +64,9 @@ class Handlers:
         # API server's (the embedded SQLite store). On etcd, reads go to etcd.
         self.cache_reads = type(store).__name__ == "SQLiteStore"
         self.by_store_plural: dict[str, ResourceInfo] = {}
+        # Admission by who writes (NodeRestriction, RBAC escalation): set by the API, given the
+        # request's scope, the resource, the object to be written and the stored one (None: a create).
+        self.admit_write: Callable[[Any, ResourceInfo, Obj, Obj | None], Awaitable[None]] | None = None
         for r in resources:
             if r.to_stored is None:
                 self.by_store_plural.setdefault(r.store_plural, r)
@@ -268,7 +270,8 @@ class Handlers:
         meta = obj["metadata"]
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = generate_name(str(meta["generateName"]))
-        node_restriction.admit_create(user_of(request.scope), info.group, info.plural, obj)
+        if self.admit_write is not None:
+            await self.admit_write(request.scope, info, obj, None)
         if info.namespaced:
             await self.require_namespace(meta.get("namespace") or "")
         fill_new_metadata(obj)
@@ -324,6 +327,16 @@ class Handlers:
     async def update_with(self, r: Route, request: Request, mutate: Any) -> tuple[Obj, bool]:
         info = r.info
         assert r.name is not None
+        admit = self.admit_write
+        if admit is not None:
+            inner = mutate
+
+            async def mutate(old: Obj) -> Obj | None:
+                new: Obj | None = await inner(old)
+                if new is not None:
+                    await admit(request.scope, info, new, old)
+                return new
+
         dry = request.query_params.get("dryRun") == "All"
         res, written = await self.storage.update(info, r.namespace or "", r.name, mutate, dry_run=dry)
         if written and self.finalized(res):

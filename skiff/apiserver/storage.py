@@ -52,6 +52,24 @@ def encode_for_store(obj: Obj) -> bytes:
     return orjson.dumps(obj)
 
 
+class Expecting:
+    """Tells the watch cache which object a write carries (so it need not decode its watch event),
+    and takes that back when the write fails."""
+
+    __slots__ = ("cache", "key", "value")
+
+    def __init__(self, cache: WatchCache, key: str, value: bytes, obj: Obj) -> None:
+        self.cache, self.key, self.value = cache, key, value
+        cache.expect(key, value, obj)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.cache.forget(self.key, self.value)
+
+
 class Storage:
     def __init__(self, store: Store, cache: WatchCache) -> None:
         self.store = store
@@ -80,14 +98,15 @@ class Storage:
             if await self.store.get(key) is not None:
                 raise errors.already_exists(info.group, info.plural, meta["name"])
             return obj
+        value = encode_for_store(obj)
         try:
-            kv = await self.store.create(key, encode_for_store(obj))
+            with Expecting(self.cache, key, value, obj):
+                kv = await self.store.create(key, value)
         except KeyExistsError:
             raise errors.already_exists(info.group, info.plural, meta["name"]) from None
         except TooLargeError as e:
             raise errors.too_large(str(e)) from None
         meta["resourceVersion"] = str(kv.mod_revision)
-        self.cache.hint(key, kv.mod_revision, obj)
         return obj
 
     async def update(
@@ -99,26 +118,51 @@ class Storage:
         *,
         precondition_rv: bool = False,
         dry_run: bool = False,
+        cached_first: bool = False,
     ) -> tuple[Obj, bool]:
         """Read, mutate, compare-and-swap; retried on a conflict unless the mutation's object carries
-        its own resourceVersion (then a mismatch is the client's 409). Returns (object, written)."""
+        its own resourceVersion (then a mismatch is the client's 409). Returns (object, written).
+
+        cached_first: the first try starts from the watch cache's copy instead of a store read (as
+        Kubernetes' GuaranteedUpdate takes the cached object as a suggestion). The compare-and-swap
+        keeps it safe: a stale copy only costs a retry from the store, and nothing decided on the
+        cached copy alone (an error, a no-op) is final."""
         key = key_for(info, namespace, name)
+        guess = self.cache.current(info.store_plural, namespace, name) if cached_first else None
         for _ in range(50):
-            current, kv = await self.get(info, namespace, name)
-            new = await mutate(copy.deepcopy(current))
+            authoritative = guess is None
+            if guess is not None:
+                current, rev, fresh = guess.obj, guess.rv, orjson.loads(guess.raw)
+                guess = None
+                try:
+                    new = await mutate(fresh)
+                except errors.APIError:
+                    continue  # decide on the stored object
+            else:
+                current, kv = await self.get(info, namespace, name)
+                rev = kv.mod_revision
+                new = await mutate(copy.deepcopy(current))
             if new is None:
+                if not authoritative:
+                    continue
                 return current, False
             want_rv = (new.get("metadata") or {}).get("resourceVersion")
-            if want_rv and want_rv != str(kv.mod_revision):
+            if want_rv and want_rv != str(rev):
+                if not authoritative:
+                    continue
                 raise errors.conflict(info.group, info.plural, name)
             if _same(new, current):
+                if not authoritative:
+                    continue
                 return current, False
             if dry_run:
                 return new, False
+            value = encode_for_store(new)
             try:
-                nkv = await self.store.update(key, encode_for_store(new), kv.mod_revision)
+                with Expecting(self.cache, key, value, new):
+                    nkv = await self.store.update(key, value, rev)
             except ConflictError:
-                if want_rv or precondition_rv:
+                if authoritative and (want_rv or precondition_rv):
                     raise errors.conflict(info.group, info.plural, name) from None
                 continue
             except KeyNotFoundError:
@@ -126,7 +170,6 @@ class Storage:
             except TooLargeError as e:
                 raise errors.too_large(str(e)) from None
             new["metadata"]["resourceVersion"] = str(nkv.mod_revision)
-            self.cache.hint(key, nkv.mod_revision, new)
             return new, True
         raise errors.conflict(info.group, info.plural, name, "too many concurrent updates")
 

@@ -94,7 +94,8 @@ async def bind(h: Handlers, r: Route, request: Request, body: Any) -> Response:
             pm.setdefault("annotations", {}).update({str(k): str(v) for k, v in notes.items()})
         return pod
 
-    await h.storage.update(pods, r.namespace or "", name, mutate)
+    # The pod is almost always current in the watch cache (the scheduler saw it there): no store read.
+    await h.storage.update(pods, r.namespace or "", name, mutate, cached_first=True)
     return negotiate.respond(
         {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201
     )

@@ -11,7 +11,10 @@ it. Rules (client-go's event correlator, by behaviour):
 - more than `max_similar` (10) events differing only in message for one object and reason within
   `similar_window` (10 min) are combined: "(combined from similar events): <message>", one Event counted;
 - a token bucket per source and object (burst 25, one token per 5 min) drops floods;
-- a full queue (1000) drops the event rather than blocking the caller.
+- a full queue (1000) drops the event rather than blocking the caller;
+- with `qps`, the workers send at most that many a second (bursts of `qps_burst`), as client-go's sink is
+  held to its client's QPS: under a flood the queue fills and the surplus is dropped, so that events
+  never take the API server's capacity from the work they describe (the scheduler's bindings).
 Events for one correlation key always go through the same worker, so a count never overtakes its create.
 """
 
@@ -68,6 +71,26 @@ class _LRU(OrderedDict[str, Any]):
             self.popitem(last=False)
 
 
+class _RateLimiter:
+    """A token bucket shared by the workers: qps tokens a second, at most burst in hand."""
+
+    def __init__(self, qps: float, burst: int) -> None:
+        self.qps = qps
+        self.burst = float(max(1, burst))
+        self.tokens = self.burst
+        self.last = time.monotonic()
+
+    async def wait(self) -> None:
+        while True:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.last) * self.qps)
+            self.last = now
+            if self.tokens >= 1.0:
+                self.tokens -= 1.0
+                return
+            await asyncio.sleep((1.0 - self.tokens) / self.qps)
+
+
 def reference_to(obj: Any, field_path: str | None = None) -> ObjectReference:
     """An ObjectReference to a Struct object, a dict object, or an ObjectReference itself."""
     if isinstance(obj, ObjectReference):
@@ -111,6 +134,8 @@ class EventRecorder:
         similar_window: float = 600.0,
         cache_size: int = 4096,
         max_tries: int = 3,
+        qps: float = 0.0,
+        qps_burst: int = 100,
     ) -> None:
         self.client = client
         self.component = component
@@ -121,6 +146,7 @@ class EventRecorder:
         self.max_similar = max_similar
         self.similar_window = similar_window
         self.max_tries = max_tries
+        self._limiter = _RateLimiter(qps, qps_burst) if qps > 0 else None
         self._queues: list[asyncio.Queue[_Send]] = [asyncio.Queue(queue_size) for _ in range(max(1, workers))]
         self._tasks: list[asyncio.Task[None]] = []
         self._seen = _LRU(cache_size)  # dedup key -> _Seen
@@ -171,6 +197,9 @@ class EventRecorder:
     ) -> None:
         """Record an event about obj (a Struct, a dict object or an ObjectReference). Never blocks.
         ``annotations`` go on the Event's metadata (skiff's trace details, skiff.api.wellknown)."""
+        if any(q.full() for q in self._queues):
+            self.dropped += 1  # overloaded: drop before spending anything on it
+            return
         try:
             self._record(reference_to(obj, field_path), type, reason, message, action, annotations)
         except Exception:  # an event must never break its caller
@@ -278,6 +307,8 @@ class EventRecorder:
         while True:
             send = await q.get()
             try:
+                if self._limiter is not None:
+                    await self._limiter.wait()
                 await self._send(send)
             except asyncio.CancelledError:
                 raise

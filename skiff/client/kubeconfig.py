@@ -42,6 +42,8 @@ class KubeConfig:
     password: str | None = None
     source: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Impersonation headers from the user's `as`, `as-groups`, `as-uid`, `as-user-extra` (kubectl --as).
+    impersonate: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def is_tls(self) -> bool:
@@ -182,7 +184,21 @@ def parse_kubeconfig(
         username=user.get("username"),
         password=user.get("password"),
         source=source,
+        impersonate=_impersonation(user),
     )
+
+
+def _impersonation(user: dict[str, Any]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    if user.get("as"):
+        out["Impersonate-User"] = [str(user["as"])]
+    if user.get("as-groups"):
+        out["Impersonate-Group"] = [str(g) for g in user["as-groups"]]
+    if user.get("as-uid"):
+        out["Impersonate-Uid"] = [str(user["as-uid"])]
+    for k, vs in (user.get("as-user-extra") or {}).items():
+        out[f"Impersonate-Extra-{k}"] = [str(v) for v in (vs if isinstance(vs, list) else [vs])]
+    return out
 
 
 def _named(doc: dict[str, Any], section: str, inner: str, name: str, where: str) -> dict[str, Any]:

@@ -205,7 +205,8 @@ class Client:
         self.timeout = timeout
         self.max_retries = max_retries
         self.max_connections = max_connections
-        fixed = {"Accept": "application/json", "User-Agent": user_agent}
+        fixed: dict[str, str | list[str]] = {"Accept": "application/json", "User-Agent": user_agent}
+        fixed.update(config.impersonate)  # the kubeconfig user's `as`, `as-groups`, ...
         if config.username is not None and config.password is not None:
             cred = base64.b64encode(f"{config.username}:{config.password}".encode()).decode()
             fixed["Authorization"] = f"Basic {cred}"

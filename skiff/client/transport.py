@@ -94,7 +94,7 @@ class HttpTransport:
         ssl_context: ssl.SSLContext | None = None,
         server_hostname: str | None = None,
         max_connections: int = 32,
-        fixed_headers: dict[str, str] | None = None,
+        fixed_headers: dict[str, str | list[str]] | None = None,
         connect_timeout: float = 10.0,
     ) -> None:
         u = urlsplit(server)
@@ -106,8 +106,11 @@ class HttpTransport:
         self._server_hostname = (server_hostname or self.host) if self.tls else None
         self._connect_timeout = connect_timeout
         host = f"[{self.host}]" if ":" in self.host else self.host
-        fixed = {"Host": f"{host}:{self.port}", **(fixed_headers or {})}
-        self._fixed = "".join(f"{k}: {v}\r\n" for k, v in fixed.items())
+        fixed: dict[str, str | list[str]] = {"Host": f"{host}:{self.port}", **(fixed_headers or {})}
+        # a list value is a header sent once per value (Impersonate-Group)
+        self._fixed = "".join(
+            f"{k}: {v}\r\n" for k, vs in fixed.items() for v in (vs if isinstance(vs, list) else [vs])
+        )
         self._idle: list[_Conn] = []
         self._slots = asyncio.Semaphore(max_connections)
         self._streams: set[_Conn] = set()

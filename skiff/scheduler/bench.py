@@ -249,6 +249,11 @@ async def _run_api(
                 if apiserver_pid is not None
                 else ""
             )
+            + (
+                f"events_posted={sched.recorder.posted} events_dropped={sched.recorder.dropped} "
+                if sched.recorder is not None
+                else ""
+            )
             + f"loadavg={os.getloadavg()[0]:.1f} "
             f"peak_rss_mib={peak_rss_mib():.0f}"
         )

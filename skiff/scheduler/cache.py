@@ -345,6 +345,17 @@ class Cache:
             self._remove_entry(entry)
         self._insert(PodEntry(pod, pod.node_name, assumed=False))
 
+    def confirm(self, key: str, node: str, obj: Any) -> PodInfo | None:
+        """The informer's echo of our own binding: the assumed pod, already counted on that node,
+        becomes bound in place (no re-accounting). None when it is not assumed there."""
+        entry = self.pods.get(key)
+        if entry is None or not entry.assumed or entry.node != node:
+            return None
+        entry.assumed = False
+        entry.pod.node_name = node
+        entry.pod.obj = obj
+        return entry.pod
+
     def update_pod(self, pod: PodInfo) -> None:
         self.add_pod(pod)
 

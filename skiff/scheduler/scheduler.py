@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from skiff import metrics
 from skiff.api import wellknown
 from skiff.api.core import Namespace, Node, Pod
-from skiff.api.meta import format_micro_time
+from skiff.api.meta import epoch_micro_time
 from skiff.client import ApiError, Client, ClientError
 from skiff.client.events import EventRecorder
 from skiff.client.informer import Informer
@@ -41,6 +41,9 @@ from .types import PodInfo, node_info, pod_info
 log = logging.getLogger("skiff.scheduler")
 
 COMPONENT = "default-scheduler"
+# kube-scheduler's clientConnection defaults (qps 50, burst 100); here they hold back events only.
+EVENT_QPS = 50.0
+EVENT_BURST = 100
 
 T = TypeVar("T")
 
@@ -86,8 +89,12 @@ class Scheduler:
         # other (nor behind the informers' lists) for a connection.
         self.bind_client = Client(client.config, max_connections=bind_concurrency, user_agent=COMPONENT)
         self.event_client = Client(client.config, max_connections=4, user_agent=COMPONENT)
+        # Events are sent in the background at most EVENT_QPS a second; beyond a queue of 1,000 they
+        # are dropped (as client-go's broadcaster does), so a flood of pods is bound, not narrated.
         self.recorder = (
-            EventRecorder(self.event_client, COMPONENT, workers=4, queue_size=20000)
+            EventRecorder(
+                self.event_client, COMPONENT, workers=2, queue_size=500, qps=EVENT_QPS, qps_burst=EVENT_BURST
+            )
             if record_events
             else None
         )
@@ -122,7 +129,37 @@ class Scheduler:
         self._pod_event(None, obj)
 
     def _pod_updated(self, old: Pod, new: Pod) -> None:
-        self._pod_event(old, new)
+        if not self._confirm_binding(old, new):
+            self._pod_event(old, new)
+
+    def _confirm_binding(self, old: Pod, new: Pod) -> bool:
+        """The echo of our own binding (most of a busy scheduler's watch traffic): the assumed pod is
+        confirmed as it is, without reading the whole pod again, when nothing but the binding changed."""
+        node = new.spec.node_name if new.spec is not None else None
+        if not node or old.spec is None or old.spec.node_name:
+            return False
+        m, om = new.metadata, old.metadata
+        if (
+            m.deletion_timestamp
+            or m.labels != om.labels
+            or m.annotations != om.annotations
+            or m.uid != om.uid
+        ):
+            return False
+        if new.status is not None and new.status.phase in ("Succeeded", "Failed"):
+            return False
+        key = f"{m.namespace or 'default'}/{m.name}"
+        entry = self.cache.pod_entry(key)
+        if entry is None or entry.pod.uid != (m.uid or ""):
+            return False
+        pod = self.cache.confirm(key, node, new)
+        if pod is None:
+            return False
+        self.binding.discard(key)
+        self.queue.delete(key)
+        self.handle.nominated.pop(key, None)
+        self._gang_hooks(pod, True)
+        return True
 
     def _pod_event(self, old: Pod | None, obj: Pod) -> None:
         try:
@@ -512,13 +549,9 @@ def _observe_attempt(result: str, profile: str, started: float) -> None:
 def trace_annotations(q: QueuedPod, result: ScheduleResult) -> dict[str, str]:
     """What `skiff trace` shows of this decision, carried on the Scheduled event (skiff.api.wellknown)."""
 
-    def micro(t: float) -> str:
-        return format_micro_time(dt.datetime.fromtimestamp(t, dt.UTC))
-
-    now = time.time()
     notes = {
-        wellknown.SCHEDULER_NOTICED_AT: micro(q.noticed_at),
-        wellknown.SCHEDULER_DECIDED_AT: micro(now),
+        wellknown.SCHEDULER_NOTICED_AT: epoch_micro_time(q.noticed_at),
+        wellknown.SCHEDULER_DECIDED_AT: epoch_micro_time(time.time()),
         wellknown.SCHEDULER_FEASIBLE_NODES: f"{result.feasible}/{result.evaluated}",
     }
     if q.noticed_revision:

@@ -90,6 +90,11 @@ class StoreUnavailableError(StoreError):
     """The backend cannot be reached or cannot write (etcd without quorum, disk full): HTTP 503."""
 
 
+class OutcomeUnknownError(StoreUnavailableError):
+    """A write that may or may not have been applied (its first attempt failed ambiguously and what
+    happened since hides which). Answered as unavailability (5xx, outcome unknown), never as a conflict."""
+
+
 class InvalidStoreURLError(StoreError):
     pass
 

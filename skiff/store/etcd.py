@@ -32,6 +32,7 @@ from skiff.store.base import (
     KeyExistsError,
     KeyNotFoundError,
     KeyValue,
+    OutcomeUnknownError,
     RangeResult,
     Store,
     StoreError,
@@ -56,7 +57,9 @@ _CHANNEL_OPTIONS = [
 ]
 # A watch on a member that lost its leader is cancelled by the member (etcd's "require leader").
 _WATCH_METADATA = (("hasleader", "true"),)
+_WATCH_CHANNEL_CHECK_S = 0.5  # how often a quiet watch checks whether the store changed endpoint
 _PUT = rpc.Event.PUT
+_RECOGNISE_STEPS = 64  # revisions of a key walked back to tell whether an ambiguous update applied
 # What a member answers when it cannot reach agreement (etcd's server-side timeouts and leader loss).
 _NO_QUORUM = ("request timed out", "context deadline exceeded", "no leader", "leader changed")
 PROBE_RETRY = 3.0  # seconds a health probe keeps trying
@@ -366,14 +369,24 @@ class EtcdStore(Store):
         )
 
         async def recognise() -> KeyValue | None:
+            # The compare lets this write through only as the first change after the expected
+            # revision: walk the key's history back to that change and see whether it is this value.
+            # (Looking at the current value alone misses a write applied and then overwritten, and
+            # would answer "conflict" for a write that happened.)
             cur = await self.get(key)
-            if cur is None or cur.value != value or cur.mod_revision <= expected_mod_revision:
-                return None
-            try:
-                before = await self.get(key, revision=cur.mod_revision - 1)
-            except CompactedError:
-                return None
-            return cur if before is not None and before.mod_revision == expected_mod_revision else None
+            for _ in range(_RECOGNISE_STEPS):
+                if cur is None:
+                    break  # deleted since: its history before the delete is out of reach
+                if cur.mod_revision <= expected_mod_revision:
+                    return None  # not changed since the expected revision: the write did not apply
+                try:
+                    before = await self.get(key, revision=cur.mod_revision - 1)
+                except CompactedError:
+                    break
+                if before is not None and before.mod_revision == expected_mod_revision:
+                    return cur if cur.value == value else None
+                cur = before
+            raise OutcomeUnknownError(f"etcd at {self._where}: an update of {key} may have been applied")
 
         resp = await self._write(req, recognise)
         if isinstance(resp, KeyValue):
@@ -481,7 +494,12 @@ class EtcdStore(Store):
                     )
                 )
                 while True:
-                    resp = await call.read()
+                    resp = await self._read_or_moved(call, gen)
+                    if resp is None:  # another call moved the store to a new endpoint: follow it
+                        log.info(
+                            "watch on %s moves to the new etcd endpoint at revision %d", prefix, next_rev
+                        )
+                        break
                     if resp is grpc.aio.EOF:
                         break
                     if resp.compact_revision:
@@ -533,6 +551,28 @@ class EtcdStore(Store):
                 raise StoreUnavailableError(f"etcd at {self._where} is unavailable: cannot resume a watch")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
+
+    async def _read_or_moved(self, call: Any, gen: int) -> Any:
+        """The next message of a watch stream, or None once the store has moved to another channel.
+
+        Closing a replaced channel cancels its streams, and grpc.aio raises that as CancelledError in
+        whoever awaits the read: read in a task of its own so that it cannot end the whole watch.
+        """
+        if gen != self._gen:
+            return None
+        read = asyncio.ensure_future(call.read())
+        try:
+            while True:
+                done, _ = await asyncio.wait({read}, timeout=_WATCH_CHANNEL_CHECK_S)
+                if done:
+                    return None if read.cancelled() else read.result()
+                if gen != self._gen:
+                    return None
+        finally:
+            if not read.done():
+                call.cancel()
+                read.cancel()
+                read.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
 def _retryable(e: grpc.aio.AioRpcError) -> bool:

@@ -1,7 +1,8 @@
 """`skiff up --ha`: three etcd members, two API servers behind HAProxy, two schedulers and controllers.
 
 The cluster serves through the balancer, and keeps serving when an API server is killed with SIGKILL;
-`skiff up` restarts the dead one. (The fault-injection run over every component is tests/chaos.)
+`skiff up` restarts the dead one; stopped and started again, it keeps everything. (The fault-injection
+run over every component is tests/chaos.)
 """
 
 from __future__ import annotations
@@ -88,5 +89,12 @@ def test_serves_through_haproxy_and_survives_an_apiserver_kill(ha: UpProcess) ->
     wait_for(lambda: create(core, "third", errors), 60, "a create via apiserver-1")
     print("errors after killing apiserver-2:", errors)
     wait_for(lambda: running(core, "third"), 90, "pod third Running")
-    names = sorted(p.metadata.name for p in core.list_namespaced_pod("default").items)
-    assert names == ["after", "before", "third"]
+    pods = {p.metadata.name: p.metadata.uid for p in core.list_namespaced_pod("default").items}
+    assert sorted(pods) == ["after", "before", "third"]
+
+    # Stopped and started again on the same data dir: same etcd members and ports, everything kept.
+    ha.stop()
+    ha.start(timeout=120)
+    core = ha.core()
+    assert {p.metadata.name: p.metadata.uid for p in core.list_namespaced_pod("default").items} == pods
+    wait_for(lambda: all(running(core, n) for n in pods), 90, "the pods Running again")

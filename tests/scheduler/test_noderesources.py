@@ -281,3 +281,19 @@ def test_balanced_allocation_scalar_and_best_effort() -> None:
     ns = [knode("node1", 3500, 40000, extra=gpu), knode("node2", 3500, 40000)]
     got = Sim(ns, config=cfg).scores(pod("p", containers=CPU_AND_MEMORY), "NodeResourcesBalancedAllocation")
     assert got == {"node1": 63, "node2": 63}
+
+
+def test_the_echo_of_a_binding_confirms_the_assumed_pod_counted_once() -> None:
+    h = Sim([node("n1", cpu="1"), node("n2", cpu="1")])
+    assert h.place(pod("a", cpu="600m")) in ("n1", "n2")
+    placed = h.cache.pod_entry("default/a")
+    assert placed is not None and placed.assumed
+    assert h.cache.confirm("default/a", "elsewhere", {}) is None  # bound elsewhere: not ours to confirm
+    confirmed = h.cache.confirm("default/a", placed.node, {"bound": True})
+    assert confirmed is not None and confirmed.node_name == placed.node
+    entry = h.cache.pod_entry("default/a")
+    assert entry is not None and not entry.assumed
+    # still counted exactly once: a second 600m pod goes to the other node, a third fits nowhere
+    other = h.place(pod("b", cpu="600m"))
+    assert other != placed.node and other in ("n1", "n2")
+    assert "Insufficient cpu" in h.place(pod("c", cpu="600m"))

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+import grpc
 import pytest
 
-from skiff.store import Event, StoreError, StoreUnavailableError, open_store
+from skiff.store import ConflictError, Event, Store, StoreError, StoreUnavailableError, open_store
 from skiff.store.etcd import EtcdStore
 from tests.fixtures.etcd import EtcdCluster, free_port
 
@@ -202,3 +205,92 @@ async def test_a_write_applied_but_unanswered_is_recognised_on_retry(etcd_single
             store._kv = store._kv.stub
     finally:
         await store.close()
+
+
+async def test_watch_follows_the_store_to_a_new_endpoint_and_outlives_the_old_channel(
+    etcd_cluster: EtcdCluster,
+) -> None:
+    # A request that fails over (here forced) moves the store to the next member and closes the old
+    # channel 5 s later; closing it cancels its streams, which once ended the watch for good (seen
+    # under fault injection: an API server's watch cache stopped while writes went on).
+    store = open_store(etcd_cluster.url, "/unused")
+    await store.start()
+    assert isinstance(store, EtcdStore)
+    start = await store.current_revision() + 1
+    events: list[Event] = []
+
+    async def watcher() -> None:
+        async for batch in store.watch("/registry/moved/", start):
+            events.extend(batch)
+
+    w = asyncio.create_task(watcher())
+    try:
+        await store.create("/registry/moved/before", b"x")
+        store._failover(store._gen)
+        await asyncio.sleep(6.0)  # past the old channel's 5 s grace
+        kv = await store.create("/registry/moved/after", b"x")
+        deadline = time.monotonic() + 30
+        while not any(e.kv.key.endswith("/after") for e in events) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert not w.done(), "the watch ended"
+        assert [e.kv.key for e in events] == ["/registry/moved/before", "/registry/moved/after"]
+        assert events[-1].revision == kv.mod_revision
+    finally:
+        w.cancel()
+        await asyncio.gather(w, return_exceptions=True)
+        await store.close()
+
+
+class _ApplyThenFail:
+    """The store's KV stub with one injected fault: the next Txn is applied by etcd, then another
+    client's write lands, then the call fails as UNAVAILABLE (a reply lost with its member).
+    With ``apply=False`` the Txn is lost before reaching etcd instead."""
+
+    def __init__(self, kv: Any, meanwhile: Callable[[], Awaitable[object]], apply: bool = True) -> None:
+        self.kv = kv
+        self.meanwhile = meanwhile
+        self.apply = apply
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.kv, name)
+
+    async def Txn(self, req: Any, timeout: float | None = None) -> Any:
+        if self.apply:
+            await self.kv.Txn(req, timeout=timeout)
+        await self.meanwhile()
+        raise grpc.aio.AioRpcError(
+            grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata(), "injected"
+        )
+
+
+@pytest.mark.parametrize("applied", [True, False])
+async def test_an_ambiguous_update_overwritten_at_once_is_told_apart(
+    etcd_cluster: EtcdCluster, applied: bool
+) -> None:
+    # Found by the linearizability check under fault injection: an update applied whose reply was lost,
+    # overwritten by another client before the retry, was answered as a conflict (so a CAS reported
+    # failure for a write that happened, and an unconditional PUT was applied twice).
+    store, other = open_store(etcd_cluster.url, "/unused"), open_store(etcd_cluster.url, "/unused")
+    await store.start()
+    await other.start()
+    assert isinstance(store, EtcdStore)
+    key = f"/registry/ambiguous/{applied}"
+    try:
+        first = await store.create(key, b"v0")
+        store._kv = _ApplyThenFail(store._kv, lambda: overwrite(other, key), apply=applied)
+        if applied:
+            kv = await store.update(key, b"mine", first.mod_revision)
+            assert kv.value == b"mine" and kv.mod_revision == first.mod_revision + 1
+        else:
+            with pytest.raises(ConflictError):
+                await store.update(key, b"mine", first.mod_revision)
+        assert (await store.get(key)).value == b"theirs"  # type: ignore[union-attr]
+    finally:
+        await store.close()
+        await other.close()
+
+
+async def overwrite(store: Store, key: str) -> None:
+    cur = await store.get(key)
+    assert cur is not None
+    await store.update(key, b"theirs", cur.mod_revision)
