@@ -170,7 +170,11 @@ def default_pod(pod: core.Pod) -> None:
 
 def prepare_pod_for_create(pod: core.Pod) -> None:
     """The pod strategy on create: status starts over as Pending with the pod's QoS class."""
-    pod.status = core.PodStatus(phase=core.POD_PENDING, qos_class=qos_class(pod))
+    try:
+        qos: str | None = qos_class(pod)
+    except QuantityError:
+        qos = None  # an invalid quantity: validation answers 422 for it
+    pod.status = core.PodStatus(phase=core.POD_PENDING, qos_class=qos)
 
 
 def _tolerates(tolerations: list[core.Toleration], key: str, effect: str) -> bool:

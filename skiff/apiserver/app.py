@@ -78,6 +78,9 @@ class API:
         self.authz = Authorizer(handlers.cache, self._lookup)
         self.aggregator = Aggregator(handlers.store, handlers.cache, self.authz.rbac)
         handlers.admit_write = self._admit_write
+        self.impersonation = impersonation.Impersonation(
+            self.authz.authorize, lambda: self.authz.rbac.generation
+        )
 
     def start_authorization(self) -> None:
         """Once the watch cache is loaded: index the RBAC objects and aggregate ClusterRoles."""
@@ -96,13 +99,17 @@ class API:
             return None
         return obj
 
-    async def _admit_write(self, scope: Any, info: ResourceInfo, obj: dict[str, Any], create: bool) -> None:
+    async def _admit_write(
+        self, scope: Any, info: ResourceInfo, obj: dict[str, Any], old: dict[str, Any] | None
+    ) -> None:
         """What the writer may write: a node only its own things, nobody more RBAC than it holds."""
         user = user_of(scope)
         if MASTERS in user.groups:
             return
-        if create:
+        if old is None:
             node_restriction.admit_create(user, info.group, info.plural, obj)
+        else:
+            node_restriction.admit_update(user, info.group, info.plural, obj, old)
         if info.group == escalation.GROUP:
             await escalation.check(self.authz, user, info.plural, obj)
 
@@ -125,10 +132,9 @@ class API:
 
     async def admit(self, scope: Any) -> None:
         """Before routing: act as the impersonated user when asked, authorize non-API paths."""
-        if impersonation.requested(scope["headers"]):
-            scope[USER_SCOPE_KEY] = await impersonation.impersonate(
-                user_of(scope), scope["headers"], self.authz.authorize
-            )
+        asked = impersonation.requested(scope["headers"])
+        if asked:
+            scope[USER_SCOPE_KEY] = await self.impersonation.user(user_of(scope), asked)
         if scope["type"] == "http" and not _api_path(scope["path"]):
             await self.authorize_path(scope)
 

@@ -265,16 +265,37 @@ class WatchCache:
         self.load_revision = 0  # the revision the cache was (re)loaded at
         self.ready = asyncio.Event()
         self._advanced = asyncio.Condition()
-        # Objects this process just wrote, by (key, revision): the watch event need not be decoded.
-        self.hints: dict[tuple[str, int], Obj] = {}
+        # Objects this process is writing, by key, with the bytes written: the watch event of that
+        # write (it often arrives before the writer resumes) need not be decoded.
+        self.hints: dict[str, tuple[bytes, Obj]] = {}
+        self.hint_hits = 0
+        self.hint_misses = 0
         self._task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
 
-    def hint(self, key: str, rev: int, obj: Obj) -> None:
-        """The object written at (key, rev), as the writer has it (with its resourceVersion)."""
+    def expect(self, key: str, value: bytes, obj: Obj) -> None:
+        """``obj`` is about to be written at ``key`` as ``value`` (without its resourceVersion)."""
         if len(self.hints) > 50000:
             self.hints.clear()
-        self.hints[(key, rev)] = obj
+        self.hints[key] = (value, obj)
+
+    def forget(self, key: str, value: bytes) -> None:
+        """The write announced by expect() failed."""
+        h = self.hints.get(key)
+        if h is not None and h[0] is value:
+            del self.hints[key]
+
+    def _written(self, key: str, value: bytes, rv: int) -> Obj | None:
+        """The object a watch event carries: the writer's own when the bytes are what it wrote."""
+        h = self.hints.get(key)
+        if h is not None and h[0] == value:
+            del self.hints[key]
+            self.hint_hits += 1
+            obj = h[1]
+            obj["metadata"]["resourceVersion"] = str(rv)
+            return obj
+        self.hint_misses += 1
+        return decode(value, rv)
 
     def current(self, plural: str, namespace: str, name: str) -> Cached | None:
         """The object as the cache last saw it (it may trail the store; read-only)."""
@@ -402,7 +423,7 @@ class WatchCache:
             k = ns + "/" + name
             old = rc.objects.get(k)
             if ev.type == "PUT":
-                obj = self.hints.pop((kv.key, kv.mod_revision), None) or decode(kv.value, kv.mod_revision)
+                obj = self._written(kv.key, kv.value, kv.mod_revision)
                 if obj is None:
                     continue
                 c = Cached(kv.key, ns, obj, kv.mod_revision)

@@ -65,8 +65,8 @@ class Handlers:
         self.cache_reads = type(store).__name__ == "SQLiteStore"
         self.by_store_plural: dict[str, ResourceInfo] = {}
         # Admission by who writes (NodeRestriction, RBAC escalation): set by the API, given the
-        # request's scope, the resource, the object to be written and whether it is a create.
-        self.admit_write: Callable[[Any, ResourceInfo, Obj, bool], Awaitable[None]] | None = None
+        # request's scope, the resource, the object to be written and the stored one (None: a create).
+        self.admit_write: Callable[[Any, ResourceInfo, Obj, Obj | None], Awaitable[None]] | None = None
         for r in resources:
             if r.to_stored is None:
                 self.by_store_plural.setdefault(r.store_plural, r)
@@ -271,7 +271,7 @@ class Handlers:
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = generate_name(str(meta["generateName"]))
         if self.admit_write is not None:
-            await self.admit_write(request.scope, info, obj, True)
+            await self.admit_write(request.scope, info, obj, None)
         if info.namespaced:
             await self.require_namespace(meta.get("namespace") or "")
         fill_new_metadata(obj)
@@ -334,7 +334,7 @@ class Handlers:
             async def mutate(old: Obj) -> Obj | None:
                 new: Obj | None = await inner(old)
                 if new is not None:
-                    await admit(request.scope, info, new, False)
+                    await admit(request.scope, info, new, old)
                 return new
 
         dry = request.query_params.get("dryRun") == "All"

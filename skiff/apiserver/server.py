@@ -21,6 +21,7 @@ from skiff.apiserver.app import API
 from skiff.apiserver.auth import bootstrap
 from skiff.apiserver.cache import WatchCache
 from skiff.apiserver.handlers import Handlers
+from skiff.apiserver.http import HTTPProtocol
 from skiff.apiserver.storage import encode_for_store
 from skiff.apiserver.timeutil import now_rfc3339
 from skiff.store import KeyExistsError, Store, StoreError, open_store
@@ -134,7 +135,7 @@ async def serve(
         host=host,
         port=port,
         loop="none",
-        http="httptools",
+        http=HTTPProtocol,
         ws="websockets-sansio",
         lifespan="off",
         log_level="warning",

@@ -52,6 +52,24 @@ def encode_for_store(obj: Obj) -> bytes:
     return orjson.dumps(obj)
 
 
+class Expecting:
+    """Tells the watch cache which object a write carries (so it need not decode its watch event),
+    and takes that back when the write fails."""
+
+    __slots__ = ("cache", "key", "value")
+
+    def __init__(self, cache: WatchCache, key: str, value: bytes, obj: Obj) -> None:
+        self.cache, self.key, self.value = cache, key, value
+        cache.expect(key, value, obj)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.cache.forget(self.key, self.value)
+
+
 class Storage:
     def __init__(self, store: Store, cache: WatchCache) -> None:
         self.store = store
@@ -80,14 +98,15 @@ class Storage:
             if await self.store.get(key) is not None:
                 raise errors.already_exists(info.group, info.plural, meta["name"])
             return obj
+        value = encode_for_store(obj)
         try:
-            kv = await self.store.create(key, encode_for_store(obj))
+            with Expecting(self.cache, key, value, obj):
+                kv = await self.store.create(key, value)
         except KeyExistsError:
             raise errors.already_exists(info.group, info.plural, meta["name"]) from None
         except TooLargeError as e:
             raise errors.too_large(str(e)) from None
         meta["resourceVersion"] = str(kv.mod_revision)
-        self.cache.hint(key, kv.mod_revision, obj)
         return obj
 
     async def update(
@@ -138,8 +157,10 @@ class Storage:
                 return current, False
             if dry_run:
                 return new, False
+            value = encode_for_store(new)
             try:
-                nkv = await self.store.update(key, encode_for_store(new), rev)
+                with Expecting(self.cache, key, value, new):
+                    nkv = await self.store.update(key, value, rev)
             except ConflictError:
                 if authoritative and (want_rv or precondition_rv):
                     raise errors.conflict(info.group, info.plural, name) from None
@@ -149,7 +170,6 @@ class Storage:
             except TooLargeError as e:
                 raise errors.too_large(str(e)) from None
             new["metadata"]["resourceVersion"] = str(nkv.mod_revision)
-            self.cache.hint(key, nkv.mod_revision, new)
             return new, True
         raise errors.conflict(info.group, info.plural, name, "too many concurrent updates")
 

@@ -199,12 +199,12 @@ def test_many_watchers_see_every_event_once_in_order(
     base = f"/api/v1/namespaces/{ns}/pods"
     rv = client.get(base).json()["metadata"]["resourceVersion"]
     assert client.post(base, json=pod("early")).status_code == 201
-    names = ["early"] + [f"p{i}" for i in range(30)]
+    names = ["early"] + [f"p{i:02d}" for i in range(30)]  # key order is creation order
     at = {"watch": "true", "resourceVersion": rv}
     specs: list[tuple[str, dict[str, str], int]] = [
         (base, at, len(names)),
         (base, at, len(names)),
-        (base, {"watch": "true"}, len(names)),  # current objects as ADDED, then live events
+        (base, {"watch": "true"}, len(names)),  # current objects (by key) as ADDED, then live
         ("/api/v1/pods", at, len(names)),  # only this test writes after rv
         (base, {**at, "labelSelector": "tier=x"}, len(names) - 1),
     ]
@@ -252,6 +252,11 @@ def test_errors_are_status(client: httpx.Client, ns: str) -> None:
     assert neg.status_code == 400
     name = client.post(base, json=pod("Bad_Name"))
     assert name.status_code == 422 and name.json()["details"]["causes"][0]["field"] == "metadata.name"
+    empty_cpu = pod("emptycpu")
+    empty_cpu["spec"]["containers"][0]["resources"] = {"requests": {"cpu": ""}}
+    bad_q = client.post(base, json=empty_cpu)  # found by the fuzz test: was a 500 from the QoS class
+    assert bad_q.status_code == 422
+    assert bad_q.json()["details"]["causes"][0]["field"] == "spec.containers[0].resources.requests[cpu]"
 
 
 def test_table_output(client: httpx.Client, ns: str) -> None:
@@ -286,3 +291,51 @@ def test_paging_with_continue(client: httpx.Client, ns: str) -> None:
             break
         params = {"limit": 2, "continue": cont}
     assert names == [f"p{i}" for i in range(5)]
+
+
+def _raw_exchange(url: str, request: bytes, expect_continue: bool = False, body: bytes = b"") -> bytes:
+    """Sends one raw HTTP/1.1 request; returns everything the server answered until it goes quiet."""
+    import socket
+    import ssl
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    sock: socket.socket = socket.create_connection((u.hostname or "127.0.0.1", u.port or 443), timeout=10)
+    if u.scheme == "https":
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        sock = ctx.wrap_socket(sock)
+    with sock:
+        sock.sendall(request)
+        got = b""
+        if expect_continue:
+            while b"\r\n\r\n" not in got:
+                got += sock.recv(65536)
+            assert got.startswith(b"HTTP/1.1 100"), got
+            sock.sendall(body)
+        sock.settimeout(1.0)
+        try:
+            while chunk := sock.recv(65536):
+                got += chunk
+        except TimeoutError:
+            pass
+        return got
+
+
+def test_response_heads_with_and_without_bodies(shared_apiserver: APIServerHandle, ns: str) -> None:
+    """The server writes a response's head together with its body: a HEAD answer (no body), a body
+    sent after 100 Continue, and two pipelined requests all come back whole and in order."""
+    path = f"/api/v1/namespaces/{ns}/pods"
+    head = _raw_exchange(shared_apiserver.url, f"HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    assert head.startswith(b"HTTP/1.1 405") and head.endswith(b"\r\n\r\n")
+    body = json.dumps(pod("continued")).encode()
+    req = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Expect: 100-continue\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    got = _raw_exchange(shared_apiserver.url, req, expect_continue=True, body=body)
+    assert b"HTTP/1.1 201" in got and got.endswith(b"}")
+    one = f"GET {path}/continued HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    two = _raw_exchange(shared_apiserver.url, one + one)
+    assert two.count(b"HTTP/1.1 200") == 2 and two.count(b'"name":"continued"') == 2

@@ -25,9 +25,20 @@ def service_account(ns: str, name: str) -> dict[str, str]:
     return {"Impersonate-User": f"system:serviceaccount:{ns}:{name}"}
 
 
+def admin_client(handle: APIServerHandle) -> httpx.Client:
+    """An httpx client as the admin (over TLS with the admin's certificate once the fixture has it)."""
+    make = getattr(handle, "client", None)
+    return make(timeout=30) if make is not None else httpx.Client(base_url=handle.url, timeout=30)
+
+
+def tls(handle: APIServerHandle) -> dict[str, Any]:
+    """Keyword arguments for httpx's one-shot calls (the CA and admin certificate once served)."""
+    return dict(getattr(handle, "tls", {}))
+
+
 @pytest.fixture
 def admin(shared_apiserver: APIServerHandle) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=shared_apiserver.url, timeout=30) as c:
+    with admin_client(shared_apiserver) as c:
         yield c
 
 

@@ -19,6 +19,7 @@ import yaml
 
 from skiff.api.core import Event, Node, Pod
 from skiff.client import ApiError, Client
+from tests.auth.conftest import tls
 from tests.client.util import eventually, namespace, pod
 from tests.controllers.util import ready_status
 from tests.fixtures.apiserver import free_port
@@ -73,8 +74,8 @@ async def client(apiserver: Any) -> AsyncIterator[Client]:
         yield c
 
 
-def refusals(url: str) -> list[str]:
-    text = httpx.get(f"{url}/metrics", timeout=10).text
+def refusals(apiserver: Any) -> list[str]:
+    text = httpx.get(f"{apiserver.url}/metrics", timeout=10, **tls(apiserver)).text
     return [
         line
         for line in text.splitlines()
@@ -104,7 +105,7 @@ async def test_components_work_with_least_privilege(
         with pytest.raises(ApiError) as refused:
             await as_scheduler.delete(Node, NODE)
         assert refused.value.code == 403
-    mine = refusals(apiserver.url)  # that refusal was the test's
+    mine = refusals(apiserver)  # that refusal was the test's
     async with namespace(client, "authz") as ns:
         created = await client.create(pod("web", ns))
         assert created.spec.node_name in (None, "")
@@ -138,5 +139,5 @@ async def test_components_work_with_least_privilege(
         return n is not None and ready_status(n) == "Unknown"
 
     await eventually(unknown, timeout=120, what="the controller manager marked the node Ready=Unknown")
-    assert refusals(apiserver.url) == mine, "a component was refused something it needs"
+    assert refusals(apiserver) == mine, "a component was refused something it needs"
     assert all(p.poll() is None for k, p in components.items() if k != "kubelet")

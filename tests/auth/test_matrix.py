@@ -4,6 +4,7 @@ and leaves the object as it was (read back by the admin)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -59,14 +60,19 @@ def _rv(admin: httpx.Client, path: str) -> str:
     return str(r.json()["metadata"]["resourceVersion"])
 
 
-def refused(
-    admin: httpx.Client, r: httpx.Response, unchanged: str | None = None, before: str | None = None
-) -> None:
+def refused(admin: httpx.Client, r: httpx.Response) -> httpx.Response:
     assert r.status_code == 403, r.text
     body = r.json()
     assert body["kind"] == "Status" and body["reason"] == "Forbidden" and body["code"] == 403
-    if unchanged is not None:
-        assert _rv(admin, unchanged) == before, "a refused request changed the object"
+    return r
+
+
+def refused_unchanged(admin: httpx.Client, path: str, send: Callable[[], httpx.Response]) -> httpx.Response:
+    """The request is refused and the object at path is as it was before it (same resourceVersion)."""
+    before = _rv(admin, path)
+    r = refused(admin, send())
+    assert _rv(admin, path) == before, "a refused request changed the object"
+    return r
 
 
 def test_forbidden_message_is_kubernetes(admin: httpx.Client, world: World) -> None:
@@ -127,18 +133,12 @@ def test_scheduler(admin: httpx.Client, world: World) -> None:
     assert admin.get(f"{lease}/kube-scheduler", headers=s).status_code in (200, 404)
     refused(admin, admin.get(f"{lease}/kube-controller-manager", headers=s))
     # not its business
-    before = _rv(admin, f"/api/v1/nodes/{world.a}")
-    r = admin.patch(
-        f"/api/v1/nodes/{world.a}", json={"metadata": {"labels": {"x": "y"}}}, headers={**s, **STATUS_PATCH}
-    )
-    refused(admin, r, f"/api/v1/nodes/{world.a}", before)
+    labels = {"metadata": {"labels": {"x": "y"}}}
+    node_a = f"/api/v1/nodes/{world.a}"
+    refused_unchanged(admin, node_a, lambda: admin.patch(node_a, json=labels, headers={**s, **STATUS_PATCH}))
     refused(admin, admin.post(f"/api/v1/namespaces/{ns}/pods", json=pod(unique("p")), headers=s))
-    refused(
-        admin,
-        admin.delete(f"/api/v1/namespaces/{ns}", headers=s),
-        f"/api/v1/namespaces/{ns}",
-        _rv(admin, f"/api/v1/namespaces/{ns}"),
-    )
+    ns_path = f"/api/v1/namespaces/{ns}"
+    refused_unchanged(admin, ns_path, lambda: admin.delete(ns_path, headers=s))
     refused(admin, admin.get("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", headers=s))
 
 
@@ -162,12 +162,8 @@ def test_controller_manager(admin: httpx.Client, world: World) -> None:
         == 200
     )
     refused(admin, admin.post(f"/api/v1/namespaces/{world.ns}/pods", json=pod(unique("p")), headers=c))
-    refused(
-        admin,
-        admin.delete(f"/api/v1/nodes/{world.a}", headers=c),
-        f"/api/v1/nodes/{world.a}",
-        _rv(admin, f"/api/v1/nodes/{world.a}"),
-    )
+    node_a = f"/api/v1/nodes/{world.a}"
+    refused_unchanged(admin, node_a, lambda: admin.delete(node_a, headers=c))
     refused(admin, admin.get("/apis/rbac.authorization.k8s.io/v1/roles", headers=c))
 
 
@@ -215,17 +211,17 @@ def test_node_on_another_nodes_objects(admin: httpx.Client, world: World) -> Non
     node_b = f"/api/v1/nodes/{b}"
     refused(admin, admin.get(node_b, headers=h))
     refused(admin, admin.get("/api/v1/nodes", headers=h))
-    r = admin.patch(
-        f"{node_b}/status", json={"status": {"phase": "Terminated"}}, headers={**h, **STATUS_PATCH}
+    terminated = {"status": {"phase": "Terminated"}}
+    refused_unchanged(
+        admin, node_b, lambda: admin.patch(f"{node_b}/status", json=terminated, headers={**h, **STATUS_PATCH})
     )
-    refused(admin, r, node_b, _rv(admin, node_b))
-    refused(admin, admin.delete(node_b, headers=h), node_b, _rv(admin, node_b))
-    taken = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": unique("other")}}
+    refused_unchanged(admin, node_b, lambda: admin.delete(node_b, headers=h))
+    taken: dict[str, Any] = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": unique("other")}}
     refused(admin, admin.post("/api/v1/nodes", json=taken, headers=h))
     assert admin.get(f"/api/v1/nodes/{taken['metadata']['name']}").status_code == 404
     lease = f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{b}"
     current = admin.get(lease).json()
-    refused(admin, admin.put(lease, json=current, headers=h), lease, current["metadata"]["resourceVersion"])
+    refused_unchanged(admin, lease, lambda: admin.put(lease, json=current, headers=h))
     fresh = {"metadata": {"name": unique("lease")}, "spec": {}}
     refused(
         admin,
@@ -234,15 +230,24 @@ def test_node_on_another_nodes_objects(admin: httpx.Client, world: World) -> Non
     # pods bound elsewhere
     pb = f"/api/v1/namespaces/{ns}/pods/pb"
     refused(admin, admin.get(pb, headers=h))
-    r = admin.patch(f"{pb}/status", json={"status": {"phase": "Failed"}}, headers={**h, **STATUS_PATCH})
-    refused(admin, r, pb, _rv(admin, pb))
-    refused(admin, admin.delete(pb, headers=h), pb, _rv(admin, pb))
+    failed = {"status": {"phase": "Failed"}}
+    refused_unchanged(
+        admin, pb, lambda: admin.patch(f"{pb}/status", json=failed, headers={**h, **STATUS_PATCH})
+    )
+    refused_unchanged(admin, pb, lambda: admin.delete(pb, headers=h))
     refused(admin, admin.get(f"/api/v1/pods?fieldSelector=spec.nodeName={b}", headers=h))
     refused(admin, admin.get("/api/v1/pods", headers=h))
+    # its own node, but not its taints
+    node_a = f"/api/v1/nodes/{world.a}"
+    taint = {"spec": {"taints": [{"key": "x", "effect": "NoSchedule"}]}}
+    r = refused_unchanged(
+        admin, node_a, lambda: admin.patch(node_a, json=taint, headers={**h, **STATUS_PATCH})
+    )
+    assert r.json()["message"].endswith(f'node "{world.a}" is not allowed to modify taints')
     # its own pod, but not its spec; no pods other than mirror pods of its own
     pa = f"/api/v1/namespaces/{ns}/pods/pa"
-    r = admin.patch(pa, json={"metadata": {"labels": {"x": "y"}}}, headers={**h, **STATUS_PATCH})
-    refused(admin, r, pa, _rv(admin, pa))
+    labels = {"metadata": {"labels": {"x": "y"}}}
+    refused_unchanged(admin, pa, lambda: admin.patch(pa, json=labels, headers={**h, **STATUS_PATCH}))
     refused(
         admin, admin.post(f"/api/v1/namespaces/{ns}/pods", json=pod("plain", nodeName=world.a), headers=h)
     )
@@ -263,7 +268,7 @@ def test_service_account_without_then_with_a_role(admin: httpx.Client, world: Wo
         "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}],
     }
     created(admin.post(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles", json=role))
-    binding = {
+    binding: dict[str, Any] = {
         "metadata": {"name": "robot-reads"},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pod-reader"},
         "subjects": [{"kind": "ServiceAccount", "name": "robot", "namespace": ns}],
@@ -277,7 +282,7 @@ def test_service_account_without_then_with_a_role(admin: httpx.Client, world: Wo
     # read-only, and only in its namespace
     refused(admin, admin.post(f"/api/v1/namespaces/{ns}/pods", json=pod(unique("p")), headers=h))
     pb = f"/api/v1/namespaces/{ns}/pods/pb"
-    refused(admin, admin.delete(pb, headers=h), pb, _rv(admin, pb))
+    refused_unchanged(admin, pb, lambda: admin.delete(pb, headers=h))
     refused(admin, admin.get("/api/v1/namespaces/default/pods", headers=h))
     refused(admin, admin.get("/api/v1/pods", headers=h))
     # a ClusterRole bound in the namespace grants only there; removing the binding takes it away
@@ -347,7 +352,7 @@ def test_impersonation_needs_the_impersonate_verb(admin: httpx.Client) -> None:
     created(admin.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", json=binding))
     # impersonation is judged for the requester: the admin acting as bob acting as alice is not a
     # thing, so check bob's permission with a SubjectAccessReview instead
-    sar = {
+    sar: dict[str, Any] = {
         "apiVersion": "authorization.k8s.io/v1",
         "kind": "SubjectAccessReview",
         "spec": {
@@ -389,7 +394,7 @@ def test_access_reviews(admin: httpx.Client, world: World) -> None:
     assert self_review(SCHEDULER, "create", "nodes") is False
     sa = service_account(ns, "viewer")
     assert self_review(sa, "list", "pods", ns) is False
-    local = {
+    local: dict[str, Any] = {
         "apiVersion": "authorization.k8s.io/v1",
         "kind": "LocalSubjectAccessReview",
         "metadata": {"namespace": ns},

@@ -32,10 +32,10 @@ class Authorizer:
         self._generation = -1
 
     def rbac_allows(self, a: Attributes) -> bool:
-        self.rbac.refresh()
-        if self._generation != self.rbac.generation or len(self._decisions) > CACHE_LIMIT:
+        gen = self.rbac.current_generation()
+        if self._generation != gen or len(self._decisions) > CACHE_LIMIT:
             self._decisions = {}
-            self._generation = self.rbac.generation
+            self._generation = gen
         u = a.user
         key = (u.name, u.groups, a.verb, a.resource_request, a.path, a.namespace, a.api_group,
                a.resource, a.subresource, a.name)  # fmt: skip

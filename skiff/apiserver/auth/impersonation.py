@@ -16,8 +16,32 @@ EXTRA_PREFIX = "impersonate-extra-"
 Authorize = Callable[[Attributes], Awaitable[tuple[bool, str]]]
 
 
-def requested(headers: Iterable[tuple[bytes, bytes]]) -> bool:
-    return any(k.startswith(b"impersonate-") for k, _ in headers)
+def requested(headers: Iterable[tuple[bytes, bytes]]) -> tuple[tuple[bytes, bytes], ...]:
+    """The request's impersonation headers (none: empty)."""
+    return tuple((k, v) for k, v in headers if k.startswith(b"impersonate-"))
+
+
+class Impersonation:
+    """Remembers who a requester may act as until an RBAC object changes (the checks are RBAC's)."""
+
+    LIMIT = 10000
+
+    def __init__(self, authorize: Authorize, generation: Callable[[], int]) -> None:
+        self.authorize = authorize
+        self.generation = generation
+        self._seen: dict[tuple[object, ...], UserInfo] = {}
+        self._at = -1
+
+    async def user(self, requester: UserInfo, headers: tuple[tuple[bytes, bytes], ...]) -> UserInfo:
+        gen = self.generation()
+        if gen != self._at or len(self._seen) > self.LIMIT:
+            self._seen, self._at = {}, gen
+        key = (requester.name, requester.groups, headers)
+        got = self._seen.get(key)
+        if got is None:
+            got = await impersonate(requester, headers, self.authorize)
+            self._seen[key] = got
+        return got
 
 
 async def impersonate(
@@ -43,15 +67,14 @@ async def impersonate(
         raise errors.bad_request(
             "requested impersonation of groups, uid or extra fields without impersonating a user"
         )
-    checks: list[Attributes] = []
+    checks = [_attrs(requester, "", "groups", g) for g in groups]
     if name.startswith(SA_PREFIX) and name.count(":") == 3:
         ns, sa = name[len(SA_PREFIX) :].split(":")
         checks.append(_attrs(requester, "", "serviceaccounts", sa, ns))
-        if not groups:
+        if not groups:  # a service account's own groups come with it, unchecked
             groups = ["system:serviceaccounts", f"system:serviceaccounts:{ns}"]
     else:
         checks.append(_attrs(requester, "", "users", name))
-    checks += [_attrs(requester, "", "groups", g) for g in groups]
     if uid is not None:
         checks.append(_attrs(requester, "authentication.k8s.io", "uids", uid))
     for key, values in extra.items():

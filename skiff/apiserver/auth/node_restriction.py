@@ -52,3 +52,14 @@ def admit_create(user: UserInfo, group: str, plural: str, obj: dict[str, Any]) -
                     name,
                     f'node "{node}" can only create pods with an owner reference set to itself',
                 )
+
+
+def admit_update(user: UserInfo, group: str, plural: str, new: dict[str, Any], old: dict[str, Any]) -> None:
+    """Raise 403 when a node changes the taints of its Node (only administrators and controllers
+    may: a node must not lift what keeps pods away from it)."""
+    node = node_name(user)
+    if node is None or group != "" or plural != "nodes":
+        return
+    if (new.get("spec") or {}).get("taints") != (old.get("spec") or {}).get("taints"):
+        name = str((new.get("metadata") or {}).get("name") or "")
+        raise _forbidden(group, plural, name, f'node "{node}" is not allowed to modify taints')

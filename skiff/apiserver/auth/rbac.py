@@ -138,6 +138,11 @@ class RBACIndex:
         self._build()
         self.generation += 1
 
+    def current_generation(self) -> int:
+        """The generation of the index as it is now (rebuilt first if an RBAC object changed)."""
+        self.refresh()
+        return self.generation
+
     def _build(self) -> None:
         cluster_roles = {str(o["metadata"].get("name")): o for o in self._objects("clusterroles")}
         compiled: dict[str, list[Rule]] = {}
