@@ -1,5 +1,6 @@
-"""Identities for the authorization tests. Until requests carry credentials of their own, the admin
-acts as each identity through impersonation (Impersonate-User / Impersonate-Group headers)."""
+"""Identities for the authorization tests: the admin acts as each identity through impersonation
+(Impersonate-User / Impersonate-Group headers), which needs no credentials per identity;
+test_credentials.py does the same with real ones."""
 
 from __future__ import annotations
 
