@@ -192,6 +192,16 @@ class Duration(click.ParamType):
 @click.option("--node-monitor-period", type=Duration(), default="5s", show_default=True)
 @click.option("--node-monitor-grace-period", type=Duration(), default="40s", show_default=True)
 @click.option("--pod-gc-period", type=Duration(), default="20s", show_default=True)
+@click.option(
+    "--node-eviction-rate",
+    type=float,
+    default=0.1,
+    show_default=True,
+    help="Nodes tainted NoExecute per second.",
+)
+@click.option("--secondary-node-eviction-rate", type=float, default=0.01, show_default=True)
+@click.option("--large-cluster-size-threshold", type=int, default=50, show_default=True)
+@click.option("--unhealthy-zone-threshold", type=float, default=0.55, show_default=True)
 @click.option("--terminated-pod-gc-threshold", type=int, default=12500, show_default=True)
 @click.option("--leader-elect/--no-leader-elect", default=True, show_default=True)
 @click.option("--leader-elect-lease-duration", type=Duration(), default="15s", show_default=True)
@@ -203,6 +213,10 @@ def controller_manager(
     node_monitor_period: float,
     node_monitor_grace_period: float,
     pod_gc_period: float,
+    node_eviction_rate: float,
+    secondary_node_eviction_rate: float,
+    large_cluster_size_threshold: int,
+    unhealthy_zone_threshold: float,
     terminated_pod_gc_threshold: int,
     leader_elect: bool,
     leader_elect_lease_duration: float,
@@ -232,6 +246,10 @@ def controller_manager(
         node_monitor_period=node_monitor_period,
         node_monitor_grace_period=node_monitor_grace_period,
         podgc_period=pod_gc_period,
+        node_eviction_rate=node_eviction_rate,
+        secondary_node_eviction_rate=secondary_node_eviction_rate,
+        large_cluster_size_threshold=large_cluster_size_threshold,
+        unhealthy_zone_threshold=unhealthy_zone_threshold,
         terminated_pod_gc_threshold=terminated_pod_gc_threshold,
         podgc_quarantine=node_monitor_grace_period,
         leader_elect=leader_elect,

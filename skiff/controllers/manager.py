@@ -39,6 +39,10 @@ class Options:
     node_monitor_period: float = 5.0
     node_monitor_grace_period: float = 40.0
     node_eviction_period: float = 1.0
+    node_eviction_rate: float = 0.1
+    secondary_node_eviction_rate: float = 0.01
+    large_cluster_size_threshold: int = 50
+    unhealthy_zone_threshold: float = 0.55
     podgc_period: float = 20.0
     terminated_pod_gc_threshold: int = 12500
     podgc_quarantine: float = 40.0
@@ -96,6 +100,10 @@ class ControllerManager:
                 monitor_period=o.node_monitor_period,
                 grace_period=o.node_monitor_grace_period,
                 eviction_period=o.node_eviction_period,
+                eviction_rate=o.node_eviction_rate,
+                secondary_eviction_rate=o.secondary_node_eviction_rate,
+                large_cluster_size=o.large_cluster_size_threshold,
+                unhealthy_zone_threshold=o.unhealthy_zone_threshold,
             )
             runs.append(self.node_lifecycle.run())
         if "podgc" in o.controllers:

@@ -10,6 +10,14 @@ Taints follow the Ready condition: False -> node.kubernetes.io/not-ready, Unknow
 node.kubernetes.io/unreachable, each as NoSchedule and NoExecute (timeAdded set); True -> removed.
 spec.unschedulable -> node.kubernetes.io/unschedulable:NoSchedule. Other taints are left alone.
 
+NoExecute taints are rationed per zone (labels topology.kubernetes.io/region and zone), as in Kubernetes:
+at most `eviction_rate` (0.1) newly tainted nodes a second; a zone with more than 2 nodes not Ready and
+at least 55 % of them (partial disruption) gets no new ones (`secondary_eviction_rate`, 0.01/s, in
+clusters over 50 nodes). When no node at all is Ready (master disruption: the trouble is more likely on
+the control plane's side, say an API server outage that stopped every heartbeat) the NoExecute taints
+are removed from every node and none added, so nothing is evicted; when a node is Ready again every node
+gets a fresh grace period.
+
 Evictions (every eviction_period, 1 s): a pod on a node with NoExecute taints it does not tolerate is
 deleted at once; one that tolerates them all is deleted once the smallest tolerationSeconds of the
 tolerations used has passed since the taint was added (no tolerationSeconds: it stays). The API server
@@ -48,6 +56,9 @@ from .taints import (
 
 log = logging.getLogger("skiff.controllers.nodelifecycle")
 
+ZONE_NORMAL, PARTIAL_DISRUPTION, FULL_DISRUPTION = "Normal", "PartialDisruption", "FullDisruption"
+ZONE_LABELS = ("topology.kubernetes.io/region", "topology.kubernetes.io/zone")
+
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 WATCHED_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 
@@ -63,6 +74,39 @@ def condition(node: Node, type_: str) -> NodeCondition | None:
         if c.type == type_:
             return c
     return None
+
+
+def zone_of(node: Node) -> str:
+    labels = node.metadata.labels or {}
+    return ":\x00:".join(labels.get(k, "") for k in ZONE_LABELS)
+
+
+def zone_state(ready: list[str | None], unhealthy_threshold: float = 0.55) -> str:
+    """A zone's state from its nodes' Ready statuses (anything but True counts as not ready)."""
+    not_ready = sum(1 for r in ready if r != "True")
+    if not_ready and not_ready == len(ready):
+        return FULL_DISRUPTION
+    if not_ready > 2 and not_ready / len(ready) >= unhealthy_threshold:
+        return PARTIAL_DISRUPTION
+    return ZONE_NORMAL
+
+
+class _Bucket:
+    """A token bucket (burst 1) rationing new NoExecute taints in one zone."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = 1.0
+        self.at = time.monotonic()
+
+    def take(self, rate: float) -> bool:
+        now = time.monotonic()
+        self.tokens = min(1.0, self.tokens + (now - self.at) * self.rate)
+        self.at, self.rate = now, rate
+        if rate <= 0 or self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
 
 
 def copy_of(obj: Any) -> Any:
@@ -88,6 +132,10 @@ class NodeLifecycleController:
         grace_period: float = 40.0,
         eviction_period: float = 1.0,
         lease_namespace: str = NODE_LEASE_NAMESPACE,
+        eviction_rate: float = 0.1,
+        secondary_eviction_rate: float = 0.01,
+        large_cluster_size: int = 50,
+        unhealthy_zone_threshold: float = 0.55,
     ) -> None:
         self.client = client
         self.recorder = recorder
@@ -95,6 +143,13 @@ class NodeLifecycleController:
         self.grace_period = grace_period
         self.eviction_period = eviction_period
         self.lease_namespace = lease_namespace
+        self.eviction_rate = eviction_rate
+        self.secondary_eviction_rate = secondary_eviction_rate
+        self.large_cluster_size = large_cluster_size
+        self.unhealthy_zone_threshold = unhealthy_zone_threshold
+        self.master_disruption = False
+        self.zone_states: dict[str, str] = {}
+        self._buckets: dict[str, _Bucket] = {}
         self.nodes = factory.informer(Node)
         self.leases = factory.informer(Lease, lease_namespace)
         self.pods = factory.informer(Pod, indexers={"node": pod_node})
@@ -142,15 +197,25 @@ class NodeLifecycleController:
             await asyncio.sleep(period)
 
     async def monitor(self) -> None:
-        """One health pass over every node."""
+        """One health pass over every node, then the taints, zone by zone."""
         now = time.monotonic()
+        nodes: list[Node] = []
         for node in self.nodes.list():
             try:
-                await self._monitor_node(node, now)
+                nodes.append(await self._monitor_node(node, now))
+            except ClientError as e:
+                log.warning("node %s: %s", node.metadata.name, e)
+                nodes.append(node)
+        self._zones(nodes, now)
+        for node in nodes:
+            try:
+                await self._sync_taints(node)
             except ClientError as e:
                 log.warning("node %s: %s", node.metadata.name, e)
 
-    async def _monitor_node(self, node: Node, now: float) -> None:
+    async def _monitor_node(self, node: Node, now: float) -> Node:
+        """Marks the node Unknown when its kubelet has been silent for the grace period; returns the
+        node as it now is."""
         name = node.metadata.name or ""
         ready = condition(node, "Ready")
         heartbeat = ready.last_heartbeat_time if ready else None
@@ -161,11 +226,36 @@ class NodeLifecycleController:
             h = self._health[name] = _Health(now, heartbeat, renew)
         elif heartbeat != h.heartbeat or renew != h.lease_renew:
             h.probe, h.heartbeat, h.lease_renew = now, heartbeat, renew
-
         if now - h.probe > self.grace_period:
-            node = await self._mark_unknown(node) or node
+            return await self._mark_unknown(node) or node
+        return node
+
+    def _zones(self, nodes: list[Node], now: float) -> None:
+        by_zone: dict[str, list[str | None]] = {}
+        for node in nodes:
             ready = condition(node, "Ready")
-        await self._sync_taints(node, ready.status if ready else None)
+            by_zone.setdefault(zone_of(node), []).append(ready.status if ready else None)
+        self.zone_states = {z: zone_state(r, self.unhealthy_zone_threshold) for z, r in by_zone.items()}
+        everything_down = bool(by_zone) and all(s == FULL_DISRUPTION for s in self.zone_states.values())
+        if everything_down and not self.master_disruption:
+            log.info("Controller detected that all Nodes are not-Ready. Entering master disruption mode")
+        elif self.master_disruption and not everything_down:
+            log.info("Controller detected that some Nodes are Ready. Exiting master disruption mode")
+            for h in self._health.values():
+                h.probe = now  # a fresh grace period for every node
+        self.master_disruption = everything_down
+
+    def _may_add_noexecute(self, node: Node) -> bool:
+        zone = zone_of(node)
+        state = self.zone_states.get(zone, ZONE_NORMAL)
+        rate = self.eviction_rate
+        if state == PARTIAL_DISRUPTION:
+            large = len(self._health) > self.large_cluster_size
+            rate = self.secondary_eviction_rate if large else 0.0
+        bucket = self._buckets.get(zone)
+        if bucket is None:
+            bucket = self._buckets[zone] = _Bucket(rate)
+        return bucket.take(rate)
 
     async def _mark_unknown(self, node: Node) -> Node | None:
         """Set the watched conditions to Unknown; returns the updated node (None if nothing changed)."""
@@ -246,7 +336,9 @@ class NodeLifecycleController:
             except ClientError as e:
                 log.warning("cannot mark pod not ready: %s", e, extra={"kv": {"pod": _pod_key(pod)}})
 
-    async def _sync_taints(self, node: Node, ready: str | None) -> None:
+    async def _sync_taints(self, node: Node) -> None:
+        cond = condition(node, "Ready")
+        ready = cond.status if cond else None
         want: set[tuple[str, str]] = set()
         if ready == "False":
             want |= {(TAINT_NOT_READY, NO_EXECUTE), (TAINT_NOT_READY, NO_SCHEDULE)}
@@ -254,6 +346,17 @@ class NodeLifecycleController:
             want |= {(TAINT_UNREACHABLE, NO_EXECUTE), (TAINT_UNREACHABLE, NO_SCHEDULE)}
         if node.spec.unschedulable:
             want.add((TAINT_UNSCHEDULABLE, NO_SCHEDULE))
+        owned_noexecute = [
+            t for t in node.spec.taints or () if (t.key, t.effect) in OWNED and t.effect == NO_EXECUTE
+        ]
+        # In master disruption no NoExecute taint at all; otherwise a node newly tainted NoExecute needs
+        # its zone's ration (a swap between not-ready and unreachable is not new).
+        if self.master_disruption or (
+            not owned_noexecute
+            and any(p[1] == NO_EXECUTE for p in want)
+            and not self._may_add_noexecute(node)
+        ):
+            want = {p for p in want if p[1] != NO_EXECUTE}
         taints = list(node.spec.taints or ())
         have = {(t.key, t.effect) for t in taints if (t.key, t.effect) in OWNED}
         if have == want:

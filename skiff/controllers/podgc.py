@@ -5,7 +5,9 @@
 - pods bound to a node that no longer exists are deleted once the node has stayed absent for
   `quarantine` (40 s) and a fresh GET confirms it is gone: a pod still running is first marked Failed,
   each gets the DisruptionTarget condition (DeletionByPodGC);
-- pods being deleted that were never bound to a node are deleted at once (no kubelet will confirm).
+- pods being deleted that were never bound to a node are deleted at once (no kubelet will confirm);
+- pods being deleted on a node that is not Ready and carries the node.kubernetes.io/out-of-service
+  taint (an administrator's word that the node is gone for good) are marked Failed and deleted.
 All these deletions are forced (grace period 0): no kubelet is left to finish them.
 """
 
@@ -21,7 +23,9 @@ from skiff.api.meta import now_rfc3339
 from skiff.client.informer import InformerFactory
 from skiff.client.rest import ApiError, Client, ClientError
 
-from .nodelifecycle import pod_node
+from .nodelifecycle import condition, pod_node
+
+TAINT_OUT_OF_SERVICE = "node.kubernetes.io/out-of-service"
 
 log = logging.getLogger("skiff.controllers.podgc")
 
@@ -60,6 +64,7 @@ class PodGCController:
     async def gc(self) -> None:
         if self.terminated_threshold > 0:
             await self.gc_terminated()
+        await self.gc_terminating_out_of_service()
         await self.gc_orphaned()
         await self.gc_unscheduled_terminating()
 
@@ -96,6 +101,18 @@ class PodGCController:
             for pod in self.pods.by_index("node", name):
                 await self._mark_failed(pod, "PodGC: node no longer exists")
                 await self._force_delete(pod, f"node {name} no longer exists")
+
+    async def gc_terminating_out_of_service(self) -> None:
+        for node in self.nodes.list():
+            ready = condition(node, "Ready")
+            if ready is not None and ready.status == "True":
+                continue
+            if not any(t.key == TAINT_OUT_OF_SERVICE for t in node.spec.taints or ()):
+                continue
+            for pod in self.pods.by_index("node", node.metadata.name or ""):
+                if pod.metadata.deletion_timestamp:
+                    await self._mark_failed(pod, "PodGC: node is out of service")
+                    await self._force_delete(pod, f"terminating on out-of-service node {node.metadata.name}")
 
     async def gc_unscheduled_terminating(self) -> None:
         for pod in self.pods.list():

@@ -302,15 +302,33 @@ class NodeAgent:
 
     async def update_status(self, force: bool = False) -> None:
         status, info = await self._status()
+        patched: core.Node | None = None
         if self.report_usage:
-            await self.client.patch(
+            patched = await self.client.patch(
                 core.Node, self.name, {"metadata": {"annotations": {USAGE_ANNOTATION: self._usage(info)}}}
             )
         fresh = self._sent is not None and time.monotonic() - self._sent_at < STATUS_REPORT_PERIOD
-        if not force and fresh and _without_heartbeats(status) == _without_heartbeats(self._sent or {}):
+        unchanged = fresh and _without_heartbeats(status) == _without_heartbeats(self._sent or {})
+        if not force and unchanged and await self._server_agrees(status, patched):
             return
         await self.client.patch(core.Node, self.name, {"status": status}, subresource="status")
         self._sent, self._sent_at = status, time.monotonic()
+
+    async def _server_agrees(self, status: dict[str, Any], patched: core.Node | None) -> bool:
+        """Whether the server still shows the conditions last sent. The node lifecycle controller sets
+        them Unknown when it thinks this kubelet gone (it was paused, cut off, or the API server was
+        down): like Kubernetes' kubelet, which compares with the server's node, report again at once
+        instead of leaving the node tainted unreachable until the 5-minute report."""
+        if patched is not None:
+            conds = [
+                msgspec.to_builtins(c) for c in (patched.status.conditions if patched.status else None) or ()
+            ]
+        else:
+            # resourceVersion=0: from the API server's watch cache, no store read per node.
+            raw = await self.client.get_raw(f"/api/v1/nodes/{self.name}", {"resourceVersion": "0"})
+            conds = (raw.get("status") or {}).get("conditions") or []
+        on_server = {c.get("type"): c.get("status") for c in conds}
+        return all(on_server.get(c["type"]) == c["status"] for c in status.get("conditions", []))
 
     # ------------------------------------------------------------------ loops
 

@@ -212,6 +212,11 @@ class PodWorker:
             or old.metadata.generation != pod.metadata.generation
         ):
             self.wake.set()
+        elif self.sent is not None and _overwritten(self.sent, pod):
+            # Someone else changed our conditions (the node lifecycle controller marks pods not Ready
+            # while the node looks gone): send ours again, as Kubernetes' status manager reconciles.
+            self.sent = {k: v for k, v in self.sent.items() if k != "conditions"}
+            self.wake.set()
 
     def deleted(self) -> None:
         self.gone = True
@@ -705,6 +710,12 @@ class PodWorker:
         patch = st.status_patch(self.sent, new)
         if patch is not None and await self.ctx.send_status(pod, patch):
             self.sent = new
+
+
+def _overwritten(sent: dict[str, Any], pod: core.Pod) -> bool:
+    """Whether the server shows another status for a condition type this kubelet last sent."""
+    on_server = {c.type: c.status for c in (pod.status.conditions if pod.status else None) or ()}
+    return any(on_server.get(c["type"]) != c["status"] for c in sent.get("conditions") or ())
 
 
 def _latest(containers: list[ContainerInfo]) -> dict[str, tuple[ContainerInfo | None, ContainerInfo | None]]:

@@ -39,6 +39,20 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
+class Clock:
+    """Prints how long each phase took (for RELIABILITY.md; nothing is asserted on it)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.t0 = time.monotonic()
+
+    def mark(self, event: str) -> None:
+        print(f"{self.what}: {event} after {time.monotonic() - self.t0:.2f}s")
+
+    def reset(self) -> None:
+        self.t0 = time.monotonic()
+
+
 def lease(name: str) -> dict[str, Any]:
     """A Lease with a value big enough that a half-written object would show."""
     return {
@@ -166,20 +180,27 @@ def test_sqlite_locked_by_another_process(apiserver: Any) -> None:
         )
         try:
             assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+            clock = Clock("SQLite locked")
             with Writer(http, "during") as writer:
-                wait_until(lambda: len(writer.refused) >= 1, timeout=60, what="a write refused with 503")
-                check_unavailable(http.post(LEASES, json=lease("refused")))
                 wait_until(lambda: ready(http) == 500, timeout=30, what="/readyz failing")
+                clock.mark("/readyz failing")
+                wait_until(lambda: len(writer.refused) >= 1, timeout=60, what="a write refused with 503")
+                clock.mark("first 503")
+                check_unavailable(http.post(LEASES, json=lease("refused")))
                 assert "[-]etcd failed" in http.get("/readyz", params={"verbose": "1"}).text
                 # Reads still work: the file is readable (WAL), the lock only stops writers.
                 assert http.get(f"{LEASES}/{before[0]}").status_code == 200
                 assert http.get(LEASES, params={"resourceVersion": "0"}).status_code == 200
                 assert http.get("/livez").status_code == 200
                 assert holder.stdin is not None
+                n = len(writer.acked)
                 holder.stdin.close()  # the other process lets go
                 assert holder.wait(30) == 0
+                clock.reset()
+                wait_until(lambda: len(writer.acked) > n, timeout=30, what="a write acknowledged again")
+                clock.mark("lock released: first write acknowledged")
                 wait_until(lambda: ready(http) == 200, timeout=30, what="/readyz passing again")
-                n = len(writer.acked)
+                clock.mark("lock released: /readyz passing")
                 wait_until(lambda: len(writer.acked) > n + 3, timeout=30, what="writes acknowledged again")
         finally:
             if holder.poll() is None:
@@ -217,16 +238,23 @@ def test_sqlite_disk_full(tmp_path: Path, small_disk: Path) -> None:
     with server(tmp_path, f"sqlite://{db}") as http:
         before = seed(http, "before")
         fill(filler)
+        clock = Clock("disk full")
         acked: list[str] = []
         check_unavailable(post_until_refused(http, "fill", acked))
+        clock.mark(f"first 503 ({len(acked)} writes fitted in the remaining space)")
         with Writer(http, "during") as writer:
             wait_until(lambda: len(writer.refused) >= 3, timeout=60, what="writes refused with 503")
             wait_until(lambda: ready(http) == 500, timeout=30, what="/readyz failing")
+            clock.mark("/readyz failing")
             assert http.get(f"{LEASES}/{before[0]}").status_code == 200
             assert http.get("/livez").status_code == 200
-            os.remove(filler)  # space again
-            wait_until(lambda: ready(http) == 200, timeout=30, what="/readyz passing again")
             n = len(writer.acked)
+            os.remove(filler)  # space again
+            clock.reset()
+            wait_until(lambda: len(writer.acked) > n, timeout=30, what="a write acknowledged again")
+            clock.mark("space freed: first write acknowledged")
+            wait_until(lambda: ready(http) == 200, timeout=30, what="/readyz passing again")
+            clock.mark("space freed: /readyz passing")
             wait_until(lambda: len(writer.acked) > n + 3, timeout=30, what="writes acknowledged again")
         check_nothing_lost(http, writer, before + acked)
     # The file is sound, and a server started again on it has everything acknowledged.
@@ -256,19 +284,26 @@ def test_etcd_without_quorum(tmp_path: Path, etcd_cluster_fresh: Any) -> None:
             wait_until(lambda: len(writer.acked) >= 3, timeout=30, what="writes before the outage")
             for m in stopped:
                 os.kill(m.proc.pid, signal.SIGSTOP)
+            clock = Clock("etcd without quorum")
             try:
-                wait_until(lambda: len(writer.refused) >= 1, timeout=90, what="a write refused with 503")
                 wait_until(lambda: ready(http) == 500, timeout=30, what="/readyz failing")
+                clock.mark("/readyz failing")
+                wait_until(lambda: len(writer.refused) >= 1, timeout=90, what="a write refused with 503")
+                clock.mark("first 503")
                 # The watch cache still answers resourceVersion=0 reads, as Kubernetes' does.
                 r = http.get(LEASES, params={"resourceVersion": "0"})
                 assert r.status_code == 200
                 assert {i["metadata"]["name"] for i in r.json()["items"]} >= set(before)
                 assert http.get("/livez").status_code == 200
             finally:
+                n = len(writer.acked)
                 for m in stopped:
                     os.kill(m.proc.pid, signal.SIGCONT)
+            clock.reset()
+            wait_until(lambda: len(writer.acked) > n, timeout=60, what="a write acknowledged again")
+            clock.mark("quorum back: first write acknowledged")
             wait_until(lambda: ready(http) == 200, timeout=60, what="/readyz passing again")
-            n = len(writer.acked)
+            clock.mark("quorum back: /readyz passing")
             wait_until(lambda: len(writer.acked) > n + 3, timeout=60, what="writes acknowledged again")
         # etcd may still apply a write it had accepted before losing quorum: a refused create can
         # appear later (like Kubernetes' 504), but whole; every acknowledged one is there.

@@ -45,6 +45,8 @@ async def test_controller_manager_leads_acts_and_releases_on_sigterm(apiserver: 
             lost = FakeKubelet(client, "lost")
             await lost.register()
             await lost.stop()
+            alive = FakeKubelet(client, "alive")  # one Ready node: no master disruption
+            await alive.register()
 
             async def tainted() -> bool:
                 node = await client.get(Node, "lost")
@@ -61,6 +63,7 @@ async def test_controller_manager_leads_acts_and_releases_on_sigterm(apiserver: 
                 assert p.wait(30) == 0, log.read_text()
             assert "became leader" in logs[0].read_text() + logs[1].read_text()
             assert holder(apiserver) == ""
+            await alive.stop()
     finally:
         for p in (first, second):
             if p.poll() is None:

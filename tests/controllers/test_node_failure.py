@@ -2,9 +2,12 @@
 `skiff controller-manager` as processes against a live API server.
 
 The kubelet renews its Lease every 10 s, so the grace period is shortened to 20 s (Kubernetes keeps
-4 renewals in 40 s; 2 here), the monitor period to 1 s. What a user sees: the node goes Ready=Unknown
-with the unreachable taints; a pod tolerating them for 2 s is evicted, one with the API server's
-default 300 s tolerations stays; once the node object is deleted, pod GC removes its pods.
+4 renewals in 40 s; 2 here), the monitor period to 1 s. A second, healthy node keeps the controller out
+of master disruption (no node Ready at all: nothing is evicted). What a user sees: a kubelet paused
+(SIGSTOP) makes its node Ready=Unknown with the unreachable taints, and once resumed it reports Ready
+again at once, the taints go; killed -9, the node goes Unknown again, a pod tolerating that for 2 s is
+evicted, one with the API server's default 300 s tolerations stays; once the node object is deleted,
+pod GC removes its pods.
 """
 
 from __future__ import annotations
@@ -48,6 +51,12 @@ def processes(apiserver: Any, tmp_path: Path) -> Iterator[dict[str, subprocess.P
             stdout=subprocess.DEVNULL,
             stderr=klog,
         )
+        healthy = ["--runtime", "hollow", "--port", str(free_port()), "--address", "127.0.0.1"]
+        procs["healthy"] = subprocess.Popen(
+            [*skiff, "kubelet", "--kubeconfig", apiserver.kubeconfig, "--node-name", "healthy", *healthy],
+            stdout=subprocess.DEVNULL,
+            stderr=klog,
+        )
         procs["cm"] = subprocess.Popen(
             [*skiff, "controller-manager", "--kubeconfig", apiserver.kubeconfig, *FLAGS],
             stdout=subprocess.DEVNULL,
@@ -58,6 +67,7 @@ def processes(apiserver: Any, tmp_path: Path) -> Iterator[dict[str, subprocess.P
     finally:
         for p in procs.values():
             if p.poll() is None:
+                p.send_signal(signal.SIGCONT)
                 p.send_signal(signal.SIGTERM)
                 try:
                     p.wait(15)
@@ -72,9 +82,9 @@ async def client(apiserver: Any) -> AsyncIterator[Client]:
         yield c
 
 
-async def _node(client: Client) -> Node | None:
+async def _node(client: Client, name: str = "doomed") -> Node | None:
     try:
-        return await client.get(Node, "doomed")
+        return await client.get(Node, name)
     except ApiError as e:
         if e.not_found:
             return None
@@ -93,38 +103,54 @@ async def _pod(client: Client, ns: str, name: str) -> Pod | None:
 async def test_kubelet_killed_node_unreachable_pods_evicted_then_collected(
     client: Client, processes: dict[str, subprocess.Popen[bytes]]
 ) -> None:
-    async def ready() -> bool:
+    async def ready(name: str = "doomed") -> bool:
+        node = await _node(client, name)
+        return node is not None and ready_status(node) == "True" and not taints_of(node)
+
+    async def unreachable() -> Node | None:
         node = await _node(client)
-        return node is not None and ready_status(node) == "True"
+        ok = node is not None and (UNREACHABLE, "NoExecute") in taints_of(node)
+        return node if ok and ready_status(node) == "Unknown" else None
 
     await eventually(ready, timeout=60, what="the hollow node registered Ready")
+    await eventually(lambda: ready("healthy"), timeout=60, what="the healthy node registered Ready")
     async with namespace(client, "nf") as ns:
-        short = [
-            Toleration(key=UNREACHABLE, operator="Exists", effect="NoExecute", toleration_seconds=2),
-            Toleration(key=NOT_READY, operator="Exists", effect="NoExecute", toleration_seconds=2),
-        ]
-        await client.create(node_pod("short", ns, "doomed", short))
-        await client.create(node_pod("default", ns, "doomed"))  # the API server adds 300 s tolerations
 
         async def running(name: str) -> bool:
             p = await _pod(client, ns, name)
             return p is not None and p.status is not None and p.status.phase == "Running"
 
-        for name in ("short", "default"):
-            await eventually(lambda n=name: running(n), timeout=60, what=f"{name} Running")  # type: ignore[misc]
+        await client.create(node_pod("default", ns, "doomed"))  # the API server adds 300 s tolerations
+        await eventually(lambda: running("default"), timeout=60, what="default Running")
         tols = {
             (t.key, t.toleration_seconds)
             for t in (await client.get(Pod, "default", ns)).spec.tolerations or ()
         }
         assert {(UNREACHABLE, 300), (NOT_READY, 300)} <= tols
 
+        # Paused: no heartbeats, the node looks gone; resumed, it says Ready again at once (its own
+        # view of its status never changed: it must notice the controller's Unknown on the server).
+        processes["kubelet"].send_signal(signal.SIGSTOP)
+        await eventually(unreachable, timeout=120, what="paused: Ready=Unknown and the unreachable taint")
+        processes["kubelet"].send_signal(signal.SIGCONT)
+        await eventually(ready, timeout=60, what="resumed: Ready again, taints removed")
+        assert (await client.get(Pod, "default", ns)).metadata.deletion_timestamp is None
+
+        async def pod_ready_again() -> bool:
+            p = await _pod(client, ns, "default")
+            return p is not None and cond(p, "Ready") is not None and cond(p, "Ready").status == "True"
+
+        await eventually(pod_ready_again, timeout=60, what="resumed: the pod the controller marked not Ready")
+
+        short = [
+            Toleration(key=UNREACHABLE, operator="Exists", effect="NoExecute", toleration_seconds=2),
+            Toleration(key=NOT_READY, operator="Exists", effect="NoExecute", toleration_seconds=2),
+        ]
+        await client.create(node_pod("short", ns, "doomed", short))
+        await eventually(lambda: running("short"), timeout=60, what="short Running")
+
         processes["kubelet"].kill()  # kill -9: no goodbye, no more lease renewals
         processes["kubelet"].wait(10)
-
-        async def unreachable() -> Node | None:
-            node = await _node(client)
-            ok = node is not None and (UNREACHABLE, "NoExecute") in taints_of(node)
-            return node if ok and ready_status(node) == "Unknown" else None
 
         node = await eventually(unreachable, timeout=120, what="Ready=Unknown and the unreachable taint")
         assert cond(node, "Ready").reason == "NodeStatusUnknown"

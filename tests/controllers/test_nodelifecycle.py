@@ -13,6 +13,12 @@ import pytest
 
 from skiff.api.core import Event, Node, Pod, PodCondition, PodStatus, Taint, Toleration
 from skiff.client import Client
+from skiff.controllers.nodelifecycle import (
+    FULL_DISRUPTION,
+    PARTIAL_DISRUPTION,
+    ZONE_NORMAL,
+    zone_state,
+)
 
 from ..client.util import eventually, namespace
 from .util import FakeKubelet, cond, node_pod, ready_status, running_manager, taint, taints_of
@@ -111,6 +117,8 @@ async def test_unreachable_node_is_tainted_its_pods_evicted_and_recovers(
 async def test_not_ready_and_unschedulable_taints(client: Client, apiserver: Any) -> None:
     kubelet = FakeKubelet(client, "sick")
     await kubelet.register()
+    healthy = FakeKubelet(client, "fine")  # one Ready node: no master disruption
+    await healthy.register()
     # A user's own taint is left alone.
     await client.patch(
         Node, "sick", {"spec": {"taints": [{"key": "team", "value": "a", "effect": "NoSchedule"}]}}
@@ -142,6 +150,7 @@ async def test_not_ready_and_unschedulable_taints(client: Client, apiserver: Any
             what="only unschedulable and the user's taint",
         )
     await kubelet.stop()
+    await healthy.stop()
 
 
 async def test_noexecute_taint_evicts_intolerant_pods_at_once(client: Client, apiserver: Any) -> None:
@@ -159,6 +168,76 @@ async def test_noexecute_taint_evicts_intolerant_pods_at_once(client: Client, ap
         )
         assert (await client.get(Pod, "db", ns)).metadata.deletion_timestamp is None
     await kubelet.stop()
+
+
+def test_zone_states_as_kubernetes_counts_them() -> None:
+    assert zone_state(["True", "True"]) == ZONE_NORMAL
+    assert zone_state(["Unknown"]) == FULL_DISRUPTION
+    assert zone_state(["False", None]) == FULL_DISRUPTION
+    # More than 2 not ready and at least 55 %: partial; 2 of 2 + 1 ready is not (only 2 not ready).
+    assert zone_state(["Unknown", "Unknown", "False", "True"]) == PARTIAL_DISRUPTION
+    assert zone_state(["Unknown", "Unknown", "True"]) == ZONE_NORMAL
+    assert zone_state(["Unknown", "Unknown", "Unknown", "True", "True", "True"]) == ZONE_NORMAL
+
+
+async def test_master_disruption_no_node_ready_evicts_nothing(client: Client, apiserver: Any) -> None:
+    """Every heartbeat stops at once (the trouble is on the control plane's side): the nodes go
+    Unknown and unschedulable, but no NoExecute taint, so no eviction, until a node is Ready again."""
+    a, b = FakeKubelet(client, "a"), FakeKubelet(client, "b")
+    await a.register()
+    await b.register()
+    # Both fall silent before the controller starts: it sees them cross the grace period in one pass.
+    await a.stop()
+    await b.stop()
+    async with namespace(client, "md") as ns, running_manager(apiserver.kubeconfig) as manager:
+        assert manager.node_lifecycle is not None
+        brief = [Toleration(key=UNREACHABLE, operator="Exists", effect="NoExecute", toleration_seconds=1)]
+        await client.create(node_pod("bare", ns, "b", brief))
+
+        async def both_unknown() -> bool:
+            nodes = [await client.get(Node, n) for n in ("a", "b")]
+            return all(
+                ready_status(n) == "Unknown" and (UNREACHABLE, "NoSchedule") in taints_of(n) for n in nodes
+            )
+
+        await eventually(both_unknown, what="both nodes Unknown and unschedulable")
+        assert manager.node_lifecycle.master_disruption
+        for n in ("a", "b"):
+            assert (UNREACHABLE, "NoExecute") not in taints_of(await client.get(Node, n))
+        assert (await client.get(Pod, "bare", ns)).metadata.deletion_timestamp is None
+
+        # Node a is back: out of master disruption; b, still silent, is tainted NoExecute after a fresh
+        # grace period, and its pod evicted.
+        a.start()
+        await a.post_ready("True")
+        await eventually(
+            lambda: _pod_if(client, ns, "bare", lambda p: p.metadata.deletion_timestamp is not None),
+            what="bare evicted once a node is Ready again",
+        )
+        assert not manager.node_lifecycle.master_disruption
+    await a.stop()
+
+
+async def test_partial_disruption_in_a_small_cluster_adds_no_noexecute(
+    client: Client, apiserver: Any
+) -> None:
+    kubelets = [FakeKubelet(client, f"p{i}") for i in range(4)]
+    for k in kubelets:
+        await k.register()
+    for k in kubelets[:3]:  # silent before the controller starts: all seen failing in one pass
+        await k.stop()
+    async with running_manager(apiserver.kubeconfig) as manager:
+        assert manager.node_lifecycle is not None
+
+        async def three_unknown() -> bool:
+            nodes = [await client.get(Node, f"p{i}") for i in range(3)]
+            return all((UNREACHABLE, "NoSchedule") in taints_of(n) for n in nodes)
+
+        await eventually(three_unknown, what="three nodes Unknown and unschedulable")
+        assert set(manager.node_lifecycle.zone_states.values()) == {PARTIAL_DISRUPTION}
+        for i in range(3):
+            assert (UNREACHABLE, "NoExecute") not in taints_of(await client.get(Node, f"p{i}"))
+    await kubelets[3].stop()
 
 
 async def _node_if(client: Client, name: str, pred: Any) -> Node | None:

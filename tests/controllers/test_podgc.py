@@ -89,3 +89,24 @@ async def test_orphan_marked_failed_before_deletion(client: Client, apiserver: A
         assert marked, [p.status for p in seen]
         target = cond(marked[0], "DisruptionTarget")
         assert target is not None and target.reason == "DeletionByPodGC"
+
+
+async def test_terminating_pods_on_an_out_of_service_node_are_deleted(client: Client, apiserver: Any) -> None:
+    """A node an administrator declared out of service (taint node.kubernetes.io/out-of-service) and not
+    Ready: its terminating pods are force-deleted; a pod not being deleted stays."""
+    kubelet = FakeKubelet(client, "dead")
+    await kubelet.register(ready="False")
+    await kubelet.stop()
+    async with namespace(client, "oos") as ns:
+        await client.create(node_pod("stuck", ns, "dead"))
+        await client.create(node_pod("kept", ns, "dead"))
+        await client.delete(Pod, "stuck", ns)  # bound: only marked, no kubelet will finish it
+        assert (await client.get(Pod, "stuck", ns)).metadata.deletion_timestamp is not None
+        taints = [
+            {"key": "node.kubernetes.io/out-of-service", "value": "nodeshutdown", "effect": "NoExecute"}
+        ]
+        await client.patch(Node, "dead", {"spec": {"taints": taints}})
+        options = dataclasses.replace(FAST, controllers=("podgc",))
+        async with running_manager(apiserver.kubeconfig, options):
+            await eventually(lambda: _gone(client, ns, "stuck"), what="the terminating pod deleted")
+            assert (await client.get(Pod, "kept", ns)).metadata.deletion_timestamp is None
