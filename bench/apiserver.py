@@ -6,8 +6,10 @@
 - watch: W watchers on one namespace while a writer creates pods at R/s; delivery latency is the
   time from the create's send to the event's arrival, over every (watcher, event) pair.
 
-Clients speak raw HTTP/1.1 over asyncio streams so the client costs little of the machine's CPU; the
-watchers run in separate processes. Run: python -m bench.apiserver [--pods N] [--watchers W] ...
+Clients speak raw HTTP/1.1 over asyncio streams (TLS with the admin's client certificate, as every
+client does) so the client costs little of the machine's CPU; the watchers run in separate processes.
+``--insecure-http`` measures the same server without TLS and authentication, to see what they cost.
+Run: python -m bench.apiserver [--pods N] [--watchers W] [--insecure-http] ...
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import multiprocessing as mp
 import os
 import re
 import resource
+import ssl
 import statistics
 import subprocess
 import sys
@@ -29,12 +32,19 @@ from typing import Any
 
 import httpx
 
+from bench.tls import admin_tls
+
 
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     if not xs:
         return float("nan")
     return xs[min(len(xs) - 1, int(len(xs) * p))]
+
+
+# The client TLS context (cluster CA + admin certificate); None against an --insecure-http server.
+# A module global so that forked watcher processes inherit it.
+TLS: ssl.SSLContext | None = None
 
 
 class Conn:
@@ -47,7 +57,10 @@ class Conn:
         self.w: asyncio.StreamWriter
 
     async def open(self) -> None:
-        self.r, self.w = await asyncio.open_connection(self.host, self.port)
+        server_hostname = self.host if TLS else None
+        self.r, self.w = await asyncio.open_connection(
+            self.host, self.port, ssl=TLS, server_hostname=server_hostname
+        )
 
     async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
         head = (
@@ -172,7 +185,7 @@ _SENT = re.compile(rb'"bench/sent":"([0-9.]+)"')
 
 def _watch_proc(host: str, port: int, ns: str, rv: str, count: int, expect: int, q: Any) -> None:
     async def one() -> list[float]:
-        r, w = await asyncio.open_connection(host, port)
+        r, w = await asyncio.open_connection(host, port, ssl=TLS, server_hostname=host if TLS else None)
         path = f"/api/v1/namespaces/{ns}/pods?watch=true&resourceVersion={rv}"
         w.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         while (await r.readline()) not in (b"\r\n", b""):
@@ -261,17 +274,27 @@ async def bench_watch(
     }
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(data_dir: Path, port: int, insecure: bool = False) -> subprocess.Popen[bytes]:
+    """Start a server; sets TLS for the clients unless ``insecure`` (plain HTTP, no authentication)."""
+    global TLS
+    argv = [sys.executable, "-m", "skiff", "apiserver", "--data-dir", str(data_dir), "--port", str(port)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "skiff", "apiserver", "--data-dir", str(data_dir), "--port", str(port)],
+        argv + (["--insecure-http"] if insecure else []),
         stdout=subprocess.DEVNULL,
         stderr=open(data_dir / "apiserver.log", "wb"),  # noqa: SIM115
     )
+    scheme = "http" if insecure else "https"
     for _ in range(400):
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
+            verify: ssl.SSLContext | bool = False
+            if not insecure and (data_dir / "pki" / "admin.pem").exists():
+                verify = admin_tls(data_dir)
+            if verify is not False or insecure:
+                r = httpx.get(f"{scheme}://127.0.0.1:{port}/readyz", timeout=1, verify=verify)
+                if r.status_code == 200:
+                    TLS = None if insecure else admin_tls(data_dir)
+                    return proc
+        except (httpx.HTTPError, ssl.SSLError):
             pass
         time.sleep(0.05)
     raise RuntimeError("apiserver did not start")
@@ -334,6 +357,8 @@ def main() -> None:
     ap.add_argument("--watch-procs", type=int, default=4)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--pid", type=int, default=0, help="bench a running server (its pid) on --port")
+    ap.add_argument("--data-dir", default="", help="with --pid: the server's data dir (its CA, admin cert)")
+    ap.add_argument("--insecure-http", action="store_true", help="a server without TLS and authentication")
     args = ap.parse_args()
     port = args.port
     if not port:
@@ -345,10 +370,12 @@ def main() -> None:
     if args.pid:
         import uvloop
 
+        global TLS
+        TLS = admin_tls(Path(args.data_dir)) if args.data_dir and not args.insecure_http else None
         print(json.dumps(uvloop.run(run(args, port, args.pid)), indent=1))
         return
     with tempfile.TemporaryDirectory() as d:
-        proc = start_server(Path(d), port)
+        proc = start_server(Path(d), port, args.insecure_http)
         try:
             import uvloop
 
@@ -356,6 +383,7 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(10)
+    res["tls_and_authentication"] = not args.insecure_http
     print(json.dumps(res, indent=1))
     print(f"machine: {os.cpu_count()} cores, {sys.version.split()[0]}")
 

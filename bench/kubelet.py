@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import statistics
@@ -35,6 +36,7 @@ if __package__ in (None, ""):
 import httpx
 import msgspec
 
+from bench import tls
 from bench.procstat import daemon_pids, loadavg, proc_cpu
 from skiff.api import core
 from skiff.api.coordination import Lease
@@ -75,16 +77,13 @@ async def start_apiserver(procs: Procs) -> str:
     port = _free_port()
     data = procs.tmp / "data"
     procs.start("apiserver", "apiserver", "--data-dir", str(data), "--port", str(port), "--bind", "127.0.0.1")
-    async with httpx.AsyncClient() as http:
-        for _ in range(600):
-            try:
-                if (await http.get(f"http://127.0.0.1:{port}/version")).status_code == 200 and (
-                    data / "kubeconfig"
-                ).exists():
-                    return str(data / "kubeconfig")
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
+    for _ in range(600):
+        if tls.ready(data):
+            async with httpx.AsyncClient(verify=tls.admin_tls(data)) as http:
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await http.get(f"https://127.0.0.1:{port}/version")).status_code == 200:
+                        return str(data / "kubeconfig")
+        await asyncio.sleep(0.1)
     raise SystemExit("the API server did not start; see " + str(procs.tmp / "apiserver.log"))
 
 

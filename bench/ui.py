@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import ssl
 import statistics
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from bench.tls import admin_tls
 from skiff.up import free_port
 from tests.fixtures.chromium import Browser
 
@@ -57,9 +59,13 @@ def pod(name: str) -> dict[str, Any]:
     }
 
 
+# The admin's TLS context, once `skiff up` has written the data dir's CA and certificates.
+TLS: ssl.SSLContext | bool = True
+
+
 async def create_pods(server: str, names: list[str], concurrency: int = 16) -> None:
     queue = list(names)
-    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=server, timeout=30, verify=TLS) as client:
 
         async def worker() -> None:
             while queue:
@@ -71,7 +77,7 @@ async def create_pods(server: str, names: list[str], concurrency: int = 16) -> N
 
 
 def count(server: str, path: str, running: bool = False, ready: bool = False) -> int:
-    items = httpx.get(f"{server}{path}", timeout=30).json().get("items", [])
+    items = httpx.get(f"{server}{path}", timeout=30, verify=TLS).json().get("items", [])
     if running:
         return sum(1 for p in items if p.get("status", {}).get("phase") == "Running")
     if ready:
@@ -153,18 +159,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         port = free_port()
-        server = f"http://127.0.0.1:{port}"
+        server = f"https://127.0.0.1:{port}"
         argv = [sys.executable, "-m", "skiff", "up", "--data-dir", str(data), "--port", str(port)]
         argv += ["--runtime", "hollow", "--nodes", str(args.nodes)]
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait(lambda: (data / "dashboard-url").exists(), "skiff up")
+            global TLS
+            TLS = admin_tls(data)
             wait(lambda: count(server, "/api/v1/nodes", ready=True) >= args.nodes, "nodes Ready")
             asyncio.run(create_pods(server, [f"pod-{i}" for i in range(args.pods)]))
             wait(lambda: count(server, "/api/v1/pods", running=True) >= args.pods, "pods Running")
             results = []
             for run in range(args.runs):
-                browser = Browser()
+                browser = Browser(trust_pem=data / "pki" / "apiserver-127.0.0.1.pem")
                 try:
                     results.append(
                         one_run(browser, data, server, run, args.burst, args.pods + run * args.burst)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import ssl
 import statistics
 import subprocess
 import sys
@@ -21,11 +22,12 @@ from pathlib import Path
 import httpx
 import yaml
 
+from bench.tls import admin_tls
 from skiff.up import free_port
 
 
-def node_ready_count(server: str) -> int:
-    body = httpx.get(f"{server}/api/v1/nodes", timeout=2).json()
+def node_ready_count(server: str, verify: ssl.SSLContext) -> int:
+    body = httpx.get(f"{server}/api/v1/nodes", timeout=2, verify=verify).json()
     ready = 0
     for node in body.get("items", []):
         conditions = node.get("status", {}).get("conditions", [])
@@ -46,9 +48,10 @@ def one_run(runtime: str, nodes: int) -> tuple[float, float, float]:
         while not kubeconfig.exists():
             time.sleep(0.01)
         server = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
+        verify = admin_tls(data)
         while True:
             try:
-                if httpx.get(f"{server}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{server}/readyz", timeout=1, verify=verify).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
@@ -56,7 +59,7 @@ def one_run(runtime: str, nodes: int) -> tuple[float, float, float]:
         api_up = time.monotonic() - started
         while True:
             try:
-                if node_ready_count(server) >= nodes:
+                if node_ready_count(server, verify) >= nodes:
                     break
             except httpx.HTTPError:
                 pass

@@ -71,13 +71,36 @@ def up(
     metavar="HOST:PORT",
     help="The address clients use (a load balancer's), written into DATA_DIR/kubeconfig.",
 )
-def apiserver(data_dir: str, store_url: str, port: int, bind: str, external_address: str | None) -> None:
+@click.option(
+    "--max-requests-inflight",
+    type=click.IntRange(1),
+    default=400,
+    show_default=True,
+    help="Short requests served at once; beyond, 429 (watches, logs and exec do not count).",
+)
+@click.option("--max-watches-per-user", type=click.IntRange(1), default=1000, show_default=True)
+@click.option(
+    "--insecure-http",
+    is_flag=True,
+    help="INSECURE: plain HTTP, no authentication, everyone is admin (for benchmarks only).",
+)
+def apiserver(
+    data_dir: str,
+    store_url: str,
+    port: int,
+    bind: str,
+    external_address: str | None,
+    max_requests_inflight: int,
+    max_watches_per_user: int,
+    insecure_http: bool,
+) -> None:
     """Run the API server."""
-    from skiff.apiserver.server import run
+    from skiff.apiserver.server import Options, run
     from skiff.log import setup_logging
 
     setup_logging("apiserver")
-    run(data_dir, store_url, bind, port, external_address)
+    opts = Options(max_requests_inflight, max_watches_per_user, insecure_http, external_address)
+    run(data_dir, store_url, bind, port, opts)
 
 
 @cli.command()

@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+
+from skiff.apiserver.auth import kubeconfigs
 
 READY_TIMEOUT_S = 30.0
 STOP_GRACE_S = 5.0
@@ -200,8 +203,8 @@ class Cluster:
             spec.bind,
         )
         api.start()
-        self.wait_ready(api, f"http://{spec.bind}:{spec.port}/readyz")
-        self.metrics.append(f"http://{spec.bind}:{spec.port}/metrics (apiserver)")
+        self.wait_ready(api, f"{self.url}/readyz")
+        self.metrics.append(f"{self.url}/metrics (apiserver, as an authenticated user)")
 
     def start_agents(
         self, runtime: str, replicas: int = 1, extra: dict[str, list[str]] | None = None
@@ -211,22 +214,30 @@ class Cluster:
         ``extra`` adds arguments per command ("scheduler", "controller-manager").
         """
         extra = extra or {}
-        kubeconfig = str(self.kubeconfig)
+        cm_kubeconfig = self._identity("controller-manager", "system:kube-controller-manager")
         for i in range(1, replicas + 1):
             suffix = f"-{i}" if replicas > 1 else ""
-            cm_args = ["controller-manager", "--kubeconfig", kubeconfig, *extra.get("controller-manager", [])]
+            cm_args = [
+                "controller-manager",
+                "--kubeconfig",
+                cm_kubeconfig,
+                *extra.get("controller-manager", []),
+            ]
             self._component(f"controller-manager{suffix}", *cm_args).start()
+        scheduler_kubeconfig = self._identity("scheduler", "system:kube-scheduler")
         for i in range(1, replicas + 1):
             suffix = f"-{i}" if replicas > 1 else ""
             port = free_port()
-            args = ["scheduler", "--kubeconfig", kubeconfig, "--metrics-port", str(port)]
+            args = ["scheduler", "--kubeconfig", scheduler_kubeconfig, "--metrics-port", str(port)]
             self._component(f"scheduler{suffix}", *args, *extra.get("scheduler", [])).start()
             self.metrics.append(f"http://127.0.0.1:{port}/metrics (scheduler{suffix})")
         for node in self._node_names(runtime):
-            node_kubeconfig = self.spec.data_dir / f"kubelet-{node}.kubeconfig"
-            # Until the API server issues node credentials, each kubelet gets a copy of the admin's.
-            shutil.copyfile(self.kubeconfig, node_kubeconfig)
-            args = ["kubelet", "--kubeconfig", str(node_kubeconfig), "--node-name", node]
+            if runtime == "hollow":
+                # One process hosts every hollow node, so no single node identity fits it.
+                node_kubeconfig = self._identity("kubelet-hollow", "skiff:hollow-kubelets", "system:masters")
+            else:
+                node_kubeconfig = self._identity(f"kubelet-{node}", f"system:node:{node}", "system:nodes")
+            args = ["kubelet", "--kubeconfig", node_kubeconfig, "--node-name", node]
             args += ["--runtime", runtime, "--port", str(free_port())]
             if runtime == "hollow":
                 args += ["--count", str(self.spec.nodes)]
@@ -236,11 +247,21 @@ class Cluster:
             (self.spec.data_dir / "manifests" / node).mkdir(parents=True, exist_ok=True)
             self._component(f"kubelet-{node}", *args).start()
 
+    @property
+    def url(self) -> str:
+        """Where clients reach the API (the balancer with --ha)."""
+        host = "127.0.0.1" if self.spec.bind in ("0.0.0.0", "", "::") else self.spec.bind
+        return f"https://{host}:{self.spec.port}"
+
+    def _identity(self, name: str, user: str, *groups: str) -> str:
+        """DATA_DIR/NAME.kubeconfig: a client certificate for ``user`` in ``groups`` from the cluster CA."""
+        path = self.spec.data_dir / f"{name}.kubeconfig"
+        return kubeconfigs.write(path, kubeconfigs.for_user(self.spec.data_dir, self.url, user, groups, name))
+
     def _write_dashboard_url(self) -> str:
         """DIR/dashboard-url: the /ui login URL with the one-time token the API server wrote."""
         token = (self.spec.data_dir / "dashboard-token").read_text().strip()
-        host = "127.0.0.1" if self.spec.bind in ("0.0.0.0", "", "::") else self.spec.bind
-        url = f"http://{host}:{self.spec.port}/ui/login?token={token}"
+        url = f"{self.url}/ui/login?token={token}"
         path = self.spec.data_dir / "dashboard-url"
         path.write_text(url + "\n")
         path.chmod(0o600)
@@ -260,8 +281,10 @@ class Cluster:
                 line = comp.last_log_line() or "no output"
                 raise UpError(f"{what} exited: {line}")
             if self.kubeconfig.exists():
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(url, timeout=1.0).status_code == 200:
+                with contextlib.suppress(httpx.HTTPError, ssl.SSLError, OSError):
+                    # https: the server must prove itself with the cluster CA the API server created.
+                    verify = ssl.create_default_context(cafile=str(self.spec.data_dir / "pki" / "ca.crt"))
+                    if httpx.get(url, timeout=1.0, verify=verify).status_code == 200:
                         return
             time.sleep(0.05)
         raise UpError(f"{what} did not answer within {timeout:.0f} s; see {comp.log_path}")

@@ -153,9 +153,9 @@ class HACluster(Cluster):
             comp.start()
             apis.append((comp, port))
             if i == 1:
-                self.wait_ready(comp, f"http://127.0.0.1:{port}/readyz", f"the API server {comp.name}")
+                self.wait_ready(comp, f"https://127.0.0.1:{port}/readyz", f"the API server {comp.name}")
         for comp, port in apis[1:]:
-            self.wait_ready(comp, f"http://127.0.0.1:{port}/readyz", f"the API server {comp.name}")
+            self.wait_ready(comp, f"https://127.0.0.1:{port}/readyz", f"the API server {comp.name}")
 
         tls = self.kubeconfig.read_text().find("https://") >= 0
         cfg = spec.data_dir / "haproxy.cfg"
@@ -164,7 +164,7 @@ class HACluster(Cluster):
         balancer.start()
         scheme = "https" if tls else "http"
         self.wait_ready(balancer, f"{scheme}://{spec.bind}:{spec.port}/readyz", "HAProxy")
-        self.metrics += [f"http://127.0.0.1:{p}/metrics ({c.name})" for c, p in apis]
+        self.metrics += [f"https://127.0.0.1:{p}/metrics ({c.name})" for c, p in apis]
 
     def _start_etcd(self, layout: HALayout) -> None:
         members = [self._process(f"etcd-{i}", etcd_argv(self.spec.data_dir, layout, i)) for i in range(3)]

@@ -138,11 +138,13 @@ class Run:
 
     def _apiserver_ready(self, component: str) -> bool:
         import json
+        import ssl
         import urllib.request
 
         ports = json.loads((self.up.data_dir / "ha.json").read_text())["apiserver_ports"]
         port = ports[int(component.split("-")[1]) - 1]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+        tls = ssl.create_default_context(cafile=str(self.up.data_dir / "pki" / "ca.crt"))
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/readyz", timeout=1, context=tls) as r:
             return bool(r.status == 200)
 
     async def _target(self, fault: str, rnd: int, client: Client) -> tuple[str, str | None]:

@@ -653,3 +653,20 @@ DEFAULT_SCHEDULER_NAME = "default-scheduler"
 
 EVENT_NORMAL = "Normal"
 EVENT_WARNING = "Warning"
+
+
+class ServiceAccount(Object):
+    """An identity for processes in pods; tokens come from the TokenRequest API (serviceaccounts/token)."""
+
+    KIND = "ServiceAccount"
+    API_VERSION = "v1"
+
+    secrets: list[ObjectReference] | None = None
+    image_pull_secrets: list[LocalObjectReference] | None = None
+    automount_service_account_token: bool | None = None
+
+
+class ServiceAccountList(ListBase):
+    kind: str = "ServiceAccountList"
+    api_version: str = "v1"
+    items: list[ServiceAccount] = msgspec.field(default_factory=list)

@@ -9,7 +9,7 @@ import builtins
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import authorization, coordination, core, events, policy, rbac, scheduling
+from . import authentication, authorization, coordination, core, events, policy, rbac, scheduling
 from .meta import ListBase, Object
 
 VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
@@ -154,6 +154,49 @@ KINDS: tuple[Kind, ...] = (
         type=scheduling.PriorityClass,
         list_type=scheduling.PriorityClassList,
         short_names=("pc",),
+    ),
+    Kind(
+        group="",
+        version="v1",
+        kind="ServiceAccount",
+        plural="serviceaccounts",
+        singular="serviceaccount",
+        namespaced=True,
+        type=core.ServiceAccount,
+        list_type=core.ServiceAccountList,
+        short_names=("sa",),
+        subresources=(
+            Subresource(
+                "token",
+                "TokenRequest",
+                ("create",),
+                "authentication.k8s.io",
+                "v1",
+                authentication.TokenRequest,
+            ),
+        ),
+    ),
+    Kind(
+        group="authentication.k8s.io",
+        version="v1",
+        kind="SelfSubjectReview",
+        plural="selfsubjectreviews",
+        singular="selfsubjectreview",
+        namespaced=False,
+        type=authentication.SelfSubjectReview,
+        list_type=None,
+        verbs=("create",),
+    ),
+    Kind(
+        group="authentication.k8s.io",
+        version="v1",
+        kind="TokenReview",
+        plural="tokenreviews",
+        singular="tokenreview",
+        namespaced=False,
+        type=authentication.TokenReview,
+        list_type=None,
+        verbs=("create",),
     ),
     Kind(
         group="events.k8s.io",

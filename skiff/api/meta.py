@@ -175,10 +175,18 @@ def format_micro_time(t: datetime) -> str:
     return t.astimezone(UTC).strftime(MICRO_FORMAT)
 
 
+_second: tuple[int, str] = (-1, "")  # the last whole second formatted, and its text
+
+
 def epoch_micro_time(t: float) -> str:
-    """metav1.MicroTime of a time.time() value, without a datetime (a few times cheaper: hot paths)."""
+    """metav1.MicroTime of a time.time() value, without a datetime and formatting each second once
+    (the scheduler stamps two per pod)."""
+    global _second
     secs, us = divmod(round(t * 1_000_000), 1_000_000)
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(secs))}.{us:06d}Z"
+    last = _second  # one read: another thread may replace it meanwhile
+    if last[0] != secs:
+        last = _second = (secs, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)))
+    return f"{last[1]}.{us:06d}Z"
 
 
 def now_rfc3339() -> str:

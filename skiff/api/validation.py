@@ -1221,6 +1221,17 @@ def validate_lease_update(new: coordination.Lease, old: coordination.Lease) -> l
     return errs
 
 
+# ------------------------------------------------------------------------------- service accounts
+
+
+def validate_service_account(sa: core.ServiceAccount) -> list[FieldError]:
+    return validate_object_meta(sa.metadata, True, is_dns1123_subdomain)
+
+
+def validate_service_account_update(new: core.ServiceAccount, old: core.ServiceAccount) -> list[FieldError]:
+    return validate_object_meta_update(new.metadata, old.metadata)
+
+
 # ------------------------------------------------------------------------------- priority classes
 
 
@@ -1401,6 +1412,7 @@ _CREATE: dict[type, Callable[[Any], list[FieldError]]] = {
     events.Event: validate_events_v1,
     coordination.Lease: validate_lease,
     scheduling.PriorityClass: validate_priority_class,
+    core.ServiceAccount: validate_service_account,
 }
 
 _UPDATE: dict[type, Callable[[Any, Any], list[FieldError]]] = {
@@ -1411,6 +1423,7 @@ _UPDATE: dict[type, Callable[[Any, Any], list[FieldError]]] = {
     events.Event: validate_events_v1_update,
     coordination.Lease: validate_lease_update,
     scheduling.PriorityClass: validate_priority_class_update,
+    core.ServiceAccount: validate_service_account_update,
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -30,13 +31,17 @@ from skiff.apiserver import (
     subresources,
     watch,
 )
+from skiff.apiserver.auth import endpoints as authn_endpoints
 from skiff.apiserver.auth import escalation, impersonation, node_restriction, reviews
 from skiff.apiserver.auth.aggregation import Aggregator
 from skiff.apiserver.auth.attributes import non_resource
+from skiff.apiserver.auth.authenticate import Authenticator, unauthorized
 from skiff.apiserver.auth.authorizer import Authorizer
 from skiff.apiserver.auth.requests import route_attributes
-from skiff.apiserver.auth.user import MASTERS, USER_SCOPE_KEY, user_of
+from skiff.apiserver.auth.serviceaccounts import ServiceAccountTokens
+from skiff.apiserver.auth.user import MASTERS, USER_SCOPE_KEY, UserInfo, user_of
 from skiff.apiserver.handlers import Handlers, Route
+from skiff.apiserver.limits import Limits
 from skiff.apiserver.openapi import OpenAPI
 from skiff.apiserver.resources import ResourceInfo
 from skiff.store import StoreUnavailableError
@@ -75,6 +80,11 @@ class API:
         self.ready = False
         self.store_health = health.StoreHealth(handlers.store)
         self.extra_routes: list[Any] = []  # mounted before the catch-all (the dashboard's /ui)
+        # scope -> the user (also put into the scope) or None for 401; None: no authentication.
+        self.authenticate: Callable[[Any], Awaitable[UserInfo | None]] | None = None
+        self.limits: Limits | None = None
+        self.authenticator: Authenticator | None = None  # for TokenReview
+        self.sa_tokens: ServiceAccountTokens | None = None  # for TokenRequest
         self.authz = Authorizer(handlers.cache, self._lookup)
         self.aggregator = Aggregator(handlers.store, handlers.cache, self.authz.rbac)
         handlers.admit_write = self._admit_write
@@ -135,7 +145,9 @@ class API:
         asked = impersonation.requested(scope["headers"])
         if asked:
             scope[USER_SCOPE_KEY] = await self.impersonation.user(user_of(scope), asked)
-        if scope["type"] == "http" and not _api_path(scope["path"]):
+        path = scope["path"]
+        # The dashboard's pages check its own session cookie (anonymous must reach /ui/login).
+        if scope["type"] == "http" and not _api_path(path) and not path.startswith("/ui/") and path != "/ui":
             await self.authorize_path(scope)
 
     # ------------------------------------------------------------------------------ routing
@@ -274,6 +286,15 @@ class API:
                 resp = await subresources.bind(h, r, request, body)
             elif r.sub == "eviction":
                 resp = await subresources.evict(h, r, request, body)
+            elif r.sub == "token":
+                if self.sa_tokens is None:
+                    raise errors.method_not_allowed()
+                resp = await authn_endpoints.token_request(h, r, request, body, self.sa_tokens)
+            elif info.group == authn_endpoints.GROUP and r.name is None and r.sub is None:
+                if info.plural == "selfsubjectreviews":
+                    resp = authn_endpoints.self_subject_review(request, body)
+                else:
+                    resp = await authn_endpoints.token_review(request, body, self.authenticator)
             elif r.name is None and r.sub is None and "create" in info.verbs:
                 if info.namespaced and r.namespace is None:
                     raise errors.method_not_allowed(
@@ -341,26 +362,39 @@ class API:
         hot path); everything else (health, version, OpenAPI, websockets) through Starlette."""
         star = self.starlette()
         endpoint = self.endpoint
+        authenticate = self.authenticate
+        limits = self.limits
+
+        async def http(scope: Any, receive: Any, send: Any) -> None:
+            if _api_path(scope["path"]):
+                started = time.perf_counter()
+                response = await endpoint(Request(scope, receive))
+                # For a watch this is the time to its first byte, as Kubernetes measures it.
+                request_metrics.observe(scope, response.status_code, time.perf_counter() - started)
+                await response(scope, receive, send)
+                return
+            await star(scope, receive, send)
 
         async def asgi(scope: Any, receive: Any, send: Any) -> None:
-            if scope["type"] in ("http", "websocket"):
+            kind = scope["type"]
+            if kind in ("http", "websocket"):
+                if authenticate is not None and await authenticate(scope) is None:
+                    await unauthorized(scope, send)
+                    return
                 try:
                     await self.admit(scope)
                 except errors.APIError as e:
-                    if scope["type"] == "http":
+                    if kind == "http":
                         await negotiate.error_response(e)(scope, receive, send)
                     else:
                         await WebSocket(scope, receive, send).close(code=1008, reason=e.message[:120])
                     return
-            if scope["type"] == "http":
-                path = scope["path"]
-                if _api_path(path):
-                    started = time.perf_counter()
-                    response = await endpoint(Request(scope, receive))
-                    # For a watch this is the time to its first byte, as Kubernetes measures it.
-                    request_metrics.observe(scope, response.status_code, time.perf_counter() - started)
-                    await response(scope, receive, send)
-                    return
+            if kind == "http":
+                if limits is not None:
+                    await limits.run(http, scope, receive, send)
+                else:
+                    await http(scope, receive, send)
+                return
             await star(scope, receive, send)
 
         return asgi

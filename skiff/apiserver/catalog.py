@@ -210,6 +210,20 @@ class BindingStrategy(Strategy):
     has_status = False
 
 
+class ServiceAccountStrategy(Strategy):
+    has_status = False
+
+    def columns(self) -> list[dict[str, Any]]:
+        return [
+            name_column(),
+            column("Secrets", "string", "Secrets is a list of the secrets in the same namespace."),
+            age_column(),
+        ]
+
+    def cells(self, obj: Obj, now: float) -> list[Any]:
+        return [name_of(obj), len(obj.get("secrets") or []), age_of(obj, now)]
+
+
 class RoleStrategy(Strategy):
     """Role and ClusterRole: no status; kubectl prints the creation time."""
 
@@ -269,7 +283,7 @@ class RoleBindingStrategy(Strategy):
 
 
 class ReviewStrategy(Strategy):
-    """The access reviews: answered, never stored."""
+    """The reviews (access, self subject, token): answered, never stored."""
 
     has_status = False
 
@@ -319,6 +333,9 @@ STRATEGIES: dict[tuple[str, str], Strategy] = {
     ("events.k8s.io", "events"): EventStrategy(),
     ("coordination.k8s.io", "leases"): LeaseStrategy(),
     ("scheduling.k8s.io", "priorityclasses"): PriorityClassStrategy(),
+    ("", "serviceaccounts"): ServiceAccountStrategy(),
+    ("authentication.k8s.io", "selfsubjectreviews"): ReviewStrategy(),
+    ("authentication.k8s.io", "tokenreviews"): ReviewStrategy(),
     ("rbac.authorization.k8s.io", "roles"): RoleStrategy(),
     ("rbac.authorization.k8s.io", "clusterroles"): RoleStrategy(),
     ("rbac.authorization.k8s.io", "rolebindings"): RoleBindingStrategy(),
@@ -329,7 +346,7 @@ STRATEGIES: dict[tuple[str, str], Strategy] = {
     ("authorization.k8s.io", "localsubjectaccessreviews"): ReviewStrategy(),
 }
 # Subresources served by this API server (namespaces/finalize is not).
-SERVED_SUBRESOURCES = {"status", "binding", "eviction", "log", "exec"}
+SERVED_SUBRESOURCES = {"status", "binding", "eviction", "log", "exec", "token"}
 
 
 def build() -> list[ResourceInfo]:

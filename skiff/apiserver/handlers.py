@@ -14,7 +14,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from skiff.apiserver import admission, errors, negotiate, query
+from skiff.apiserver import admission, errors, negotiate, query, serviceaccounts
 from skiff.apiserver.cache import WatchCache, decode
 from skiff.apiserver.negotiate import Output
 from skiff.apiserver.patch import apply as managed
@@ -72,6 +72,20 @@ class Handlers:
                 self.by_store_plural.setdefault(r.store_plural, r)
 
     # ------------------------------------------------------------------------------ reading
+
+    async def lookup(self, store_plural: str, namespace: str, name: str) -> Obj | None:
+        """The stored object (the watch cache's copy, else the store's), or None; for authentication."""
+        c = self.cache.resource(store_plural).objects.get(f"{namespace}/{name}")
+        if c is not None:
+            return c.obj
+        info = self.by_store_plural.get(store_plural)
+        if info is None:
+            return None
+        try:
+            obj, _ = await self.storage.get(info, namespace, name)
+        except errors.APIError:
+            return None
+        return obj
 
     async def get(self, r: Route, request: Request, out: Output) -> Response:
         info = r.info
@@ -261,6 +275,8 @@ class Handlers:
         info = r.info
         obj = self.decode_body(info, body, r)
         obj = await self.create_object(info, obj, request, warnings)
+        if info.plural == "namespaces" and not info.group and request.query_params.get("dryRun") != "All":
+            await serviceaccounts.ensure_default(self.store, obj["metadata"]["name"])
         raw = self.encoded_by_cache(info, obj, out)
         if raw is not None:
             return negotiate.respond_raw(raw, 201)

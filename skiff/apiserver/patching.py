@@ -55,7 +55,7 @@ def check_fields(
         raise errors.bad_request(
             f'fieldValidation: Unsupported value: "{mode}": supported values: "Ignore", "Strict", "Warn"'
         )
-    if not isinstance(body, dict) or sub == "binding" or sub == "eviction" or info.plural == "bindings":
+    if not isinstance(body, dict) or sub in ("binding", "eviction", "token") or info.plural == "bindings":
         return body
     if mode == "Ignore":
         return body

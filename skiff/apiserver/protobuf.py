@@ -1,6 +1,7 @@
-"""Decoding of the few protobuf bodies kubectl's typed clients send (create namespace, create
-priorityclass, drain's evictions): Kubernetes' envelope (``k8s\\0`` + runtime.Unknown) around the
-object's protobuf encoding. Responses are always JSON (those clients accept it).
+"""Decoding of the few protobuf bodies kubectl's typed clients send (create namespace, priorityclass
+and serviceaccount, drain's evictions, create token, auth whoami): Kubernetes' envelope (``k8s\\0`` +
+runtime.Unknown) around the object's protobuf encoding. Responses are always JSON (those clients
+accept it).
 
 Field numbers are Kubernetes' published protobuf schema (generated.proto), as facts.
 """
@@ -60,6 +61,29 @@ BINDING: Schema = {
     2: ("target", {1: ("kind", "str"), 2: ("namespace", "str"), 3: ("name", "str"), 4: ("uid", "str")}),
 }
 
+BOUND_OBJECT_REF: Schema = {
+    1: ("kind", "str"),
+    2: ("apiVersion", "str"),
+    3: ("name", "str"),
+    4: ("uid", "str"),
+}
+TOKEN_REQUEST: Schema = {
+    1: ("metadata", OBJECT_META),
+    2: (
+        "spec",
+        {
+            1: ("audiences", ("list", "str")),
+            3: ("boundObjectRef", BOUND_OBJECT_REF),
+            4: ("expirationSeconds", "int"),
+        },
+    ),
+}
+# kubectl auth whoami sends an empty review; the answer is all in the status.
+SELF_SUBJECT_REVIEW: Schema = {1: ("metadata", OBJECT_META)}
+
+# `kubectl create serviceaccount` sends the metadata alone.
+SERVICE_ACCOUNT: Schema = {1: ("metadata", OBJECT_META)}
+
 # rbac.authorization.k8s.io/v1 (kubectl create role/clusterrole/rolebinding/clusterrolebinding)
 POLICY_RULE: Schema = {
     1: ("verbs", ("list", "str")),
@@ -108,6 +132,9 @@ ACCESS_REVIEW: Schema = {1: ("metadata", OBJECT_META), 2: ("spec", ACCESS_REVIEW
 RULES_REVIEW: Schema = {1: ("metadata", OBJECT_META), 2: ("spec", {1: ("namespace", "str")})}
 
 SCHEMAS: dict[str, Schema] = {
+    "ServiceAccount": SERVICE_ACCOUNT,
+    "TokenRequest": TOKEN_REQUEST,
+    "SelfSubjectReview": SELF_SUBJECT_REVIEW,
     "Role": ROLE,
     "ClusterRole": CLUSTER_ROLE,
     "RoleBinding": ROLE_BINDING,

@@ -25,11 +25,12 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from skiff.api.codec import decode_fast
 from skiff.api.core import Event, EventList, Pod
+from skiff.apiserver.auth.user import ALL_AUTHENTICATED, MASTERS, UserInfo
 from skiff.trace import Step, build_journey
 
 STATIC = Path(__file__).parent / "ui_static"
@@ -38,6 +39,8 @@ SECRET_FILE = "dashboard-secret"
 URL_FILE = "dashboard-url"
 COOKIE = "skiff-dashboard"
 SESSION_S = 12 * 3600
+# Whoever holds DATA_DIR/dashboard-token can read the admin kubeconfig next to it: a session is admin.
+DASHBOARD_USER = UserInfo(name="skiff:dashboard", groups=(MASTERS, ALL_AUTHENTICATED))
 
 # The diagram's lifelines, in order, and who talks to whom at each step of the seed.
 LANES = ["user", "apiserver", "store", "scheduler", "kubelet", "docker"]
@@ -130,7 +133,13 @@ class Dashboard:
         return f"{expires}.{mac}"
 
     def authorized(self, request: Request) -> bool:
-        cookie = request.cookies.get(COOKIE, "")
+        return self._valid(request.cookies.get(COOKIE, ""))
+
+    def cookie_user(self, header: str) -> UserInfo | None:
+        """The API user of a request carrying a valid session cookie (the page reads the real API)."""
+        return DASHBOARD_USER if self._valid(cookie_parser(header).get(COOKIE, "")) else None
+
+    def _valid(self, cookie: str) -> bool:
         expires, _, _mac = cookie.partition(".")
         if not expires.isdigit() or int(expires) < time.time():
             return False

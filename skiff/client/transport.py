@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 class TransportError(Exception):
     """The server could not be reached, or the connection broke or timed out mid-request."""
@@ -159,8 +161,11 @@ class HttpTransport:
                         conn.close()
                     conn = None
                     # A reused keep-alive connection the server had just closed: once more, fresh. A
-                    # request the server may have seen is not repeated unless it is idempotent-safe to.
-                    if reused and attempt == 0 and not isinstance(e, TimeoutError):
+                    # request the server may have seen (it may have died after acting on it) is
+                    # repeated only if it is safe: a POST or a conditional PUT repeated after it was
+                    # applied would answer 409 for a write that happened. (client-go also retries
+                    # only GETs on a reset connection.)
+                    if reused and attempt == 0 and method in _SAFE and not isinstance(e, TimeoutError):
                         continue
                     if isinstance(e, TransportError):
                         raise

@@ -1,9 +1,9 @@
 """A priority gate: at most `limit` holders at once; waiters are admitted lowest key first.
 
-The Docker runtime passes its container creates and starts through one: dockerd on a small machine is
-CPU-bound at two or three concurrent starts, and more concurrency lowers its throughput while every pod
-in flight slows down together. Keyed by the pod's arrival, the oldest pod's next step goes first, so
-pods finish in the order they came instead of all finishing late (see BENCHMARKS.md, Kubelet).
+The Docker runtime passes its container creates and starts through one: when pods arrive faster than
+dockerd starts containers, unlimited concurrency slows every pod in flight down together. Keyed by the
+pod's arrival, the oldest pod's next step goes first, so pods finish in the order they came instead of
+all finishing late (see BENCHMARKS.md, Kubelet).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ def _ends(s: APIServerHandle) -> tuple[str, str]:
 def test_write_one_read_other(backend_apiserver: APIServerHandle) -> None:
     writer, reader = _ends(backend_apiserver)
     ns = unique("be")
-    with httpx.Client(base_url=writer, timeout=30) as w, httpx.Client(base_url=reader, timeout=30) as r:
+    with backend_apiserver.client(writer, timeout=30) as w, backend_apiserver.client(reader, timeout=30) as r:
         make_namespace(w, ns)
         created = w.post(f"/api/v1/namespaces/{ns}/pods", json=pod("web", labels={"app": "web"})).json()
         got = r.get(f"/api/v1/namespaces/{ns}/pods/web").json()
@@ -47,7 +47,7 @@ def test_write_one_read_other(backend_apiserver: APIServerHandle) -> None:
 def test_watch_on_other_server_sees_writes(backend_apiserver: APIServerHandle) -> None:
     writer, reader = _ends(backend_apiserver)
     ns = unique("bw")
-    with httpx.Client(base_url=writer, timeout=30) as w:
+    with backend_apiserver.client(writer, timeout=30) as w:
         make_namespace(w, ns)
         rv = w.get(f"/api/v1/namespaces/{ns}/pods").json()["metadata"]["resourceVersion"]
         events: list[dict[str, Any]] = []
@@ -55,7 +55,11 @@ def test_watch_on_other_server_sees_writes(backend_apiserver: APIServerHandle) -
         def run() -> None:
             url = f"{reader}/api/v1/namespaces/{ns}/pods"
             with httpx.stream(
-                "GET", url, params={"watch": "true", "resourceVersion": rv}, timeout=30
+                "GET",
+                url,
+                params={"watch": "true", "resourceVersion": rv},
+                timeout=30,
+                **backend_apiserver.tls,
             ) as resp:
                 for line in resp.iter_lines():
                     if line.strip():

@@ -132,13 +132,13 @@ def test_get_watch_prints_new_rows(kubectl: Kubectl, ns: str, shared_apiserver: 
     from tests.apiserver.helpers import pod
 
     base = f"{shared_apiserver.url}/api/v1/namespaces/{ns}/pods"
-    httpx.post(base, json=pod("first"))
+    httpx.post(base, json=pod("first"), **shared_apiserver.tls)
     proc = kubectl.popen("get", "pods", "-n", ns, "-w")
     try:
         assert proc.stdout is not None
         header = proc.stdout.readline()
         first = proc.stdout.readline()
-        httpx.post(base, json=pod("watched"))
+        httpx.post(base, json=pod("watched"), **shared_apiserver.tls)
         watched = proc.stdout.readline()
         assert header.split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
         assert first.split()[:3] == ["first", "0/1", "Pending"]
@@ -158,6 +158,7 @@ def test_wait_for_condition_ready(kubectl: Kubectl, ns: str, shared_apiserver: A
         f"{shared_apiserver.url}/api/v1/namespaces/{ns}/pods/web/status",
         content=json.dumps(status),
         headers={"Content-Type": "application/merge-patch+json"},
+        **shared_apiserver.tls,
     )
     assert r.status_code == 200, r.text
     out, err = proc.communicate(timeout=60)
@@ -166,7 +167,6 @@ def test_wait_for_condition_ready(kubectl: Kubectl, ns: str, shared_apiserver: A
 
 
 def test_describe_node_with_events(kubectl: Kubectl, shared_apiserver: APIServerHandle) -> None:
-    import httpx
 
     name = unique("node")
     node = {
@@ -179,7 +179,7 @@ def test_describe_node_with_events(kubectl: Kubectl, shared_apiserver: APIServer
             "capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"},
         },
     }
-    with httpx.Client(base_url=shared_apiserver.url) as c:
+    with shared_apiserver.client() as c:
         assert c.post("/api/v1/nodes", json=node).status_code == 201
         got = c.get(f"/api/v1/nodes/{name}").json()
         c.put(f"/api/v1/nodes/{name}/status", json={**got, "status": node["status"]}).raise_for_status()

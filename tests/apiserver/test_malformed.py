@@ -129,7 +129,7 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[APIServerH
     from tests.fixtures.apiserver import start
 
     handle, procs = start(tmp_path_factory.mktemp("fuzz") / "skiff", "sqlite")
-    with httpx.Client(base_url=handle.url) as c:
+    with handle.client() as c:
         make_namespace(c, NS)
         assert c.post(f"/api/v1/namespaces/{NS}/pods", json=pod("web")).status_code == 201
     try:
@@ -141,7 +141,7 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[APIServerH
 
 @pytest.fixture(scope="module")
 def http(fuzz_server: APIServerHandle) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=fuzz_server.url, timeout=30) as c:
+    with fuzz_server.client(timeout=30) as c:
         yield c
 
 

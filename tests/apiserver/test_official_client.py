@@ -149,7 +149,7 @@ def test_watch_too_old_is_410(tmp_path: Path) -> None:
     a 410 Expired Status; the official client retries once, then raises ApiException(410)."""
     handle, procs = start(tmp_path / "skiff", env={"SKIFF_WATCH_CACHE_WINDOW": "5"})
     try:
-        with httpx.Client(base_url=handle.url, timeout=30) as c:
+        with handle.client(timeout=30) as c:
             rv = c.get("/api/v1/namespaces/default/pods").json()["metadata"]["resourceVersion"]
             for i in range(10):
                 assert c.post("/api/v1/namespaces/default/pods", json=pod_body(f"p{i}")).status_code == 201
@@ -180,19 +180,20 @@ def test_slow_watcher_is_ended_and_blocks_nobody(tmp_path: Path) -> None:
 
     handle, procs = start(tmp_path / "skiff", env={"SKIFF_WATCHER_QUEUE": "30"})
     try:
-        host, port = handle.url.removeprefix("http://").split(":")
+        host, port = handle.url.removeprefix("https://").split(":")
         base = "/api/v1/namespaces/default/pods"
-        with httpx.Client(base_url=handle.url, timeout=30) as c:
+        with handle.client(timeout=30) as c:
             rv = c.get(base).json()["metadata"]["resourceVersion"]
-            slow = socket.socket()
-            slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            slow.connect((host, int(port)))
+            raw = socket.socket()
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            raw.connect((host, int(port)))
+            slow = handle.ssl_context().wrap_socket(raw, server_hostname=host)
             slow.sendall(f"GET {base}?watch=true&resourceVersion={rv} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
             seen: list[str] = []
 
             def fast() -> None:
                 params = {"watch": "true", "resourceVersion": rv}
-                with httpx.stream("GET", handle.url + base, params=params, timeout=60) as r:
+                with httpx.stream("GET", handle.url + base, params=params, timeout=60, **handle.tls) as r:
                     for line in r.iter_lines():
                         if line.strip():
                             seen.append(json.loads(line)["object"]["metadata"]["name"])

@@ -16,7 +16,7 @@ from tests.fixtures.apiserver import APIServerHandle
 
 @pytest.fixture
 def client(shared_apiserver: APIServerHandle) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=shared_apiserver.url, timeout=30) as c:
+    with shared_apiserver.client(timeout=30) as c:
         yield c
 
 
@@ -153,8 +153,10 @@ def test_graceful_delete_of_bound_pod(client: httpx.Client, ns: str) -> None:
     assert client.get(f"{base}/b").status_code == 404
 
 
-def _watch_lines(url: str, params: dict[str, Any], out: list[dict[str, Any]], stop_after: int) -> None:
-    with httpx.stream("GET", url, params=params, timeout=30) as r:
+def _watch_lines(
+    server: APIServerHandle, path: str, params: dict[str, Any], out: list[dict[str, Any]], stop_after: int
+) -> None:
+    with server.client(timeout=30) as c, c.stream("GET", path, params=params) as r:
         for line in r.iter_lines():
             if line.strip():
                 out.append(json.loads(line))
@@ -171,7 +173,7 @@ def test_watch_from_resource_version(
     client.post(base, json=pod("w2"))
     client.delete(f"{base}/w1")
     events: list[dict[str, Any]] = []
-    _watch_lines(shared_apiserver.url + base, {"watch": "True", "resourceVersion": rv}, events, 3)
+    _watch_lines(shared_apiserver, base, {"watch": "True", "resourceVersion": rv}, events, 3)
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [
         ("ADDED", "w1"),
         ("ADDED", "w2"),
@@ -182,7 +184,7 @@ def test_watch_from_resource_version(
     rv2 = events[-1]["object"]["metadata"]["resourceVersion"]
     t = threading.Thread(
         target=_watch_lines,
-        args=(shared_apiserver.url + base, {"watch": "1", "resourceVersion": rv2}, live, 1),
+        args=(shared_apiserver, base, {"watch": "1", "resourceVersion": rv2}, live, 1),
     )
     t.start()
     client.post(base, json=pod("w3"))
@@ -210,7 +212,7 @@ def test_many_watchers_see_every_event_once_in_order(
     ]
     results: list[list[dict[str, Any]]] = [[] for _ in specs]
     threads = [
-        threading.Thread(target=_watch_lines, args=(shared_apiserver.url + path, params, out, n))
+        threading.Thread(target=_watch_lines, args=(shared_apiserver, path, params, out, n))
         for (path, params, n), out in zip(specs, results, strict=True)
     ]
     for t in threads:
@@ -231,7 +233,7 @@ def test_many_watchers_see_every_event_once_in_order(
 
 def test_watch_too_old_is_410_event(client: httpx.Client, shared_apiserver: APIServerHandle) -> None:
     events: list[dict[str, Any]] = []
-    _watch_lines(shared_apiserver.url + "/api/v1/pods", {"watch": "true", "resourceVersion": "1"}, events, 1)
+    _watch_lines(shared_apiserver, "/api/v1/pods", {"watch": "true", "resourceVersion": "1"}, events, 1)
     # rv 1 predates the cache's window only when history was compacted; otherwise it replays.
     assert events[0]["type"] in ("ERROR", "ADDED", "MODIFIED", "DELETED")
 
@@ -293,19 +295,19 @@ def test_paging_with_continue(client: httpx.Client, ns: str) -> None:
     assert names == [f"p{i}" for i in range(5)]
 
 
-def _raw_exchange(url: str, request: bytes, expect_continue: bool = False, body: bytes = b"") -> bytes:
-    """Sends one raw HTTP/1.1 request; returns everything the server answered until it goes quiet."""
+def _raw_exchange(
+    server: APIServerHandle, request: bytes, expect_continue: bool = False, body: bytes = b""
+) -> bytes:
+    """Sends one raw HTTP/1.1 request as the admin; returns everything the server answered until it
+    goes quiet."""
     import socket
-    import ssl
     from urllib.parse import urlsplit
 
-    u = urlsplit(url)
-    sock: socket.socket = socket.create_connection((u.hostname or "127.0.0.1", u.port or 443), timeout=10)
+    u = urlsplit(server.url)
+    host = u.hostname or "127.0.0.1"
+    sock: socket.socket = socket.create_connection((host, u.port or 443), timeout=10)
     if u.scheme == "https":
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        sock = ctx.wrap_socket(sock)
+        sock = server.ssl_context().wrap_socket(sock, server_hostname=host)
     with sock:
         sock.sendall(request)
         got = b""
@@ -327,15 +329,15 @@ def test_response_heads_with_and_without_bodies(shared_apiserver: APIServerHandl
     """The server writes a response's head together with its body: a HEAD answer (no body), a body
     sent after 100 Continue, and two pipelined requests all come back whole and in order."""
     path = f"/api/v1/namespaces/{ns}/pods"
-    head = _raw_exchange(shared_apiserver.url, f"HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    head = _raw_exchange(shared_apiserver, f"HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
     assert head.startswith(b"HTTP/1.1 405") and head.endswith(b"\r\n\r\n")
     body = json.dumps(pod("continued")).encode()
     req = (
         f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         f"Expect: 100-continue\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode()
-    got = _raw_exchange(shared_apiserver.url, req, expect_continue=True, body=body)
+    got = _raw_exchange(shared_apiserver, req, expect_continue=True, body=body)
     assert b"HTTP/1.1 201" in got and got.endswith(b"}")
     one = f"GET {path}/continued HTTP/1.1\r\nHost: x\r\n\r\n".encode()
-    two = _raw_exchange(shared_apiserver.url, one + one)
+    two = _raw_exchange(shared_apiserver, one + one)
     assert two.count(b"HTTP/1.1 200") == 2 and two.count(b'"name":"continued"') == 2

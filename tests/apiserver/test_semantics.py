@@ -19,7 +19,7 @@ TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
 @pytest.fixture
 def c(shared_apiserver: APIServerHandle) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=shared_apiserver.url, timeout=30) as client:
+    with shared_apiserver.client(timeout=30) as client:
         yield client
 
 
@@ -213,9 +213,9 @@ def test_leases_table(c: httpx.Client, ns: str) -> None:
     assert t["rows"][0]["cells"][:2] == ["n1", "n1"]
 
 
-def _watch(url: str, params: dict[str, Any], n: int) -> list[dict[str, Any]]:
+def _watch(c: httpx.Client, path: str, params: dict[str, Any], n: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    with httpx.stream("GET", url, params=params, timeout=30) as r:
+    with c.stream("GET", path, params=params) as r:
         for line in r.iter_lines():
             if line.strip():
                 out.append(json.loads(line))
@@ -237,7 +237,7 @@ def test_watch_initial_events_and_bookmark(
         "resourceVersionMatch": "NotOlderThan",
         "resourceVersion": "",
     }
-    evs = _watch(shared_apiserver.url + base, params, 3)
+    evs = _watch(c, base, params, 3)
     assert [(e["type"], e["object"]["metadata"].get("name")) for e in evs[:2]] == [
         ("ADDED", "x"),
         ("ADDED", "y"),
@@ -245,11 +245,11 @@ def test_watch_initial_events_and_bookmark(
     assert evs[2]["type"] == "BOOKMARK"
     assert evs[2]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
     # A table watch: each event's object is a one-row Table.
-    tw = _watch(shared_apiserver.url + base, {"watch": "1", "resourceVersion": "0", "timeoutSeconds": "5"}, 1)
+    tw = _watch(c, base, {"watch": "1", "resourceVersion": "0", "timeoutSeconds": "5"}, 1)
     assert tw[0]["object"]["kind"] == "Pod"
-    with httpx.stream(
+    with c.stream(
         "GET",
-        shared_apiserver.url + base,
+        base,
         params={"watch": "1", "timeoutSeconds": "5"},
         headers={"Accept": TABLE},
     ) as r:

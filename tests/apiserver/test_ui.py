@@ -21,7 +21,7 @@ from tests.test_trace import POD, event
 def test_ui_needs_the_one_time_token(apiserver: APIServerHandle) -> None:
     token_file = Path(apiserver.data_dir) / "dashboard-token"
     token = token_file.read_text().strip()
-    with httpx.Client(base_url=apiserver.url) as client:
+    with apiserver.client() as client:
         assert client.get("/ui/").status_code == 401
         assert client.get("/ui/app.js").status_code == 401
         assert client.get("/ui/api/trace/default/x").status_code == 401
@@ -32,7 +32,7 @@ def test_ui_needs_the_one_time_token(apiserver: APIServerHandle) -> None:
         assert page.status_code == 200 and "skiff dashboard" in page.text
         assert client.get("/ui/api/trace/default/missing").status_code == 404
     # The token was used: it no longer logs in, and the file holds its successor.
-    assert httpx.get(f"{apiserver.url}/ui/login", params={"token": token}).status_code == 401
+    assert httpx.get(f"{apiserver.url}/ui/login", params={"token": token}, **apiserver.tls).status_code == 401
     assert token_file.read_text().strip() != token
 
 
@@ -66,7 +66,7 @@ def cluster(tmp_path: Path) -> Iterator[UpProcess]:
 def test_dashboard_in_chromium_follows_a_new_pod(cluster: UpProcess) -> None:
     url = (cluster.data_dir / "dashboard-url").read_text().strip()
     assert "dashboard: " + url in cluster.output()
-    browser = Browser()
+    browser = Browser(trust_pem=cluster.data_dir / "pki" / "apiserver-127.0.0.1.pem")
     try:
         browser.navigate(url)
         browser.wait_for(

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from skiff.api.core import Pod
-from skiff.client import Client, KubeConfig
+from skiff.client import Client, ConnectError, KubeConfig
 
 from .util import self_signed
 
@@ -114,3 +114,38 @@ async def test_a_keepalive_connection_closed_by_the_server_is_replaced() -> None
             await c.get_raw("/version")
             await asyncio.sleep(0.05)
     assert answered == 3
+
+
+async def _second_request_dies_unanswered(method: str) -> tuple[list[bytes], Exception | None]:
+    """A keep-alive connection whose server reads the second request and dies without answering (an
+    API server killed mid-request); a fresh connection is answered. Returns what the server received."""
+    received: list[bytes] = []
+
+    async def handler(head: bytes, w: asyncio.StreamWriter) -> bool:
+        received.append(head.split(b"\r\n")[0])
+        if len(received) == 2:
+            return False  # read, acted on perhaps, never answered
+        w.write(_json(b"{}"))
+        await w.drain()
+        return True
+
+    error: Exception | None = None
+    async with _server(handler) as url, Client(KubeConfig(server=url), max_retries=0) as c:
+        await c.get_raw("/version")
+        try:
+            await c.request(method, "/api/v1/namespaces/default/pods", body={"kind": "Pod"})
+        except Exception as e:
+            error = e
+    return received, error
+
+
+async def test_a_write_the_server_may_have_seen_is_not_sent_twice() -> None:
+    received, error = await _second_request_dies_unanswered("POST")
+    assert received == [b"GET /version HTTP/1.1", b"POST /api/v1/namespaces/default/pods HTTP/1.1"]
+    assert isinstance(error, ConnectError)
+
+
+async def test_a_read_on_a_dead_keepalive_connection_is_sent_again() -> None:
+    received, error = await _second_request_dies_unanswered("GET")
+    assert error is None
+    assert received[1:] == [b"GET /api/v1/namespaces/default/pods HTTP/1.1"] * 2

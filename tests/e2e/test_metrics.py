@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import ssl
 from pathlib import Path
 
 import httpx
@@ -42,11 +43,13 @@ def test_every_component_serves_metrics(tmp_path: Path) -> None:
         )
 
         out = up.output()
-        api_url = re.search(r"metrics: (http://\S+/metrics) \(apiserver\)", out)
+        api_url = re.search(r"metrics: (https://\S+/metrics) \(apiserver", out)
         sched_url = re.search(r"(http://\S+/metrics) \(scheduler\)", out)
         assert api_url and sched_url, out
 
-        api = httpx.get(api_url.group(1), timeout=10).text
+        tls = ssl.create_default_context(cafile=str(up.data_dir / "pki" / "ca.crt"))
+        tls.load_cert_chain(str(up.data_dir / "pki" / "admin.pem"))
+        api = httpx.get(api_url.group(1), timeout=10, verify=tls).text
         assert metric(api, "apiserver_request_total", verb="create", resource="pods", code="201") >= 1
         assert metric(api, "apiserver_request_total", verb="create", resource="pods/binding", code="201") >= 1
         assert "apiserver_request_duration_seconds_bucket" in api

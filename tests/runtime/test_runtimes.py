@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 import docker
@@ -84,10 +85,14 @@ async def test_exec_streams_and_exit_code(runtime: Runtime) -> None:
 
 async def test_graceful_stop_then_kill(runtime: Runtime) -> None:
     # The first container exits on SIGTERM; the second ignores it and is killed after the grace period.
-    polite, _ = await run(runtime, "trap 'exit 0' TERM; while true; do sleep 0.1; done")
-    stubborn, _ = await run(runtime, "trap '' TERM; while true; do sleep 0.1; done")
-    await wait_state(runtime, polite, "running")
-    await wait_state(runtime, stubborn, "running")
+    polite, _ = await run(runtime, "trap 'exit 0' TERM; echo trapped; while true; do sleep 0.1; done")
+    stubborn, _ = await run(runtime, "trap '' TERM; echo trapped; while true; do sleep 0.1; done")
+    # Running only means the process exists: stop it once its shell has set the trap.
+    for cid in (polite, stubborn):
+        async with contextlib.aclosing(runtime.logs(cid, follow=True)) as lines:
+            async for line in lines:
+                if line == b"trapped\n":
+                    break
     await asyncio.gather(runtime.stop_container(polite, 5), runtime.stop_container(stubborn, 1))
     assert (await wait_state(runtime, polite, "exited")).exit_code == 0
     assert (await wait_state(runtime, stubborn, "exited")).exit_code == 137

@@ -128,17 +128,21 @@ def test_status_of_a_failed_patch(shared_apiserver: APIServerHandle, kubectl: Ku
     kubectl("create", "-n", ns, "-f", "-", input=POD.format(image="nginx:1"))
     url = f"{shared_apiserver.url}/api/v1/namespaces/{ns}/pods/web"
     ops = [{"op": "test", "path": "/spec/containers/0/image", "value": "nginx:9"}]
-    r = httpx.patch(url, content=json.dumps(ops), headers={"Content-Type": "application/json-patch+json"})
+    tls = shared_apiserver.tls
+    r = httpx.patch(
+        url, content=json.dumps(ops), headers={"Content-Type": "application/json-patch+json"}, **tls
+    )
     assert r.status_code == 422
     status = r.json()
     assert status["kind"] == "Status" and status["reason"] == "Invalid"
     assert status["message"] == "testing value /spec/containers/0/image failed: test failed"
-    r = httpx.patch(url, content=b'{"spec":', headers={"Content-Type": "application/merge-patch+json"})
+    r = httpx.patch(url, content=b'{"spec":', headers={"Content-Type": "application/merge-patch+json"}, **tls)
     assert r.status_code == 400
     r = httpx.patch(
         url,
         content=json.dumps({"spec": {"containers": [{"image": "x"}]}}),
         headers={"Content-Type": "application/strategic-merge-patch+json"},
+        **tls,
     )
     assert r.status_code == 422
     assert "does not contain declared merge key: name" in r.json()["message"]
