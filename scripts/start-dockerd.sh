@@ -9,7 +9,8 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/nul
 fi
 if ! docker info >/dev/null 2>&1; then
   echo "starting dockerd (log: $log)"
-  $sudo nohup dockerd >"$log" 2>&1 &
+  # Its own session: a daemon in the caller's process group dies when that group is killed.
+  $sudo setsid nohup dockerd >"$log" 2>&1 < /dev/null &
 fi
 for _ in $(seq 1 60); do
   docker info >/dev/null 2>&1 && exit 0

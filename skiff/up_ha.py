@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import socket
 import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from skiff.up import Cluster, Component, UpError, check_port_free, free_port
+from skiff.up import Cluster, Component, UpError, check_port_free
 
 ETCD_MEMBERS = 3
 ETCD_READY_TIMEOUT_S = 30.0
@@ -43,24 +44,51 @@ class HALayout:
     etcd_token: str
 
     @classmethod
-    def load_or_create(cls, path: Path, apiservers: int) -> HALayout:
+    def load_or_create(cls, path: Path, apiservers: int, balancer_port: int) -> HALayout:
         if path.exists():
             try:
                 layout = cls(**json.loads(path.read_text()))
             except (ValueError, TypeError) as exc:
                 raise UpError(f"{path} is not a skiff HA layout ({exc}); remove it to start afresh") from None
             # More API servers than last time: the new ones get new ports; fewer: the first N.
-            while len(layout.apiserver_ports) < apiservers:
-                layout.apiserver_ports.append(free_port())
+            missing = apiservers - len(layout.apiserver_ports)
+            if missing > 0:
+                taken = {
+                    balancer_port,
+                    *layout.etcd_client_ports,
+                    *layout.etcd_peer_ports,
+                    *layout.apiserver_ports,
+                }
+                layout.apiserver_ports += free_ports(missing, taken)
         else:
+            ports = free_ports(2 * ETCD_MEMBERS + apiservers, {balancer_port})
             layout = cls(
-                etcd_client_ports=[free_port() for _ in range(ETCD_MEMBERS)],
-                etcd_peer_ports=[free_port() for _ in range(ETCD_MEMBERS)],
-                apiserver_ports=[free_port() for _ in range(apiservers)],
+                etcd_client_ports=ports[:ETCD_MEMBERS],
+                etcd_peer_ports=ports[ETCD_MEMBERS : 2 * ETCD_MEMBERS],
+                apiserver_ports=ports[2 * ETCD_MEMBERS :],
                 etcd_token=f"skiff-{secrets.token_hex(4)}",
             )
         path.write_text(json.dumps(asdict(layout), indent=2) + "\n")
         return layout
+
+
+def free_ports(n: int, exclude: set[int]) -> list[int]:
+    """``n`` distinct free loopback ports, none in ``exclude`` (all held open at once while chosen, so
+    that the kernel cannot hand out one twice)."""
+    socks: list[socket.socket] = []
+    try:
+        ports: list[int] = []
+        while len(ports) < n:
+            sock = socket.socket()
+            socks.append(sock)
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+            if port not in exclude:
+                ports.append(port)
+        return ports
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 def etcd_argv(data_dir: Path, layout: HALayout, i: int) -> list[str]:
@@ -133,7 +161,7 @@ class HACluster(Cluster):
         haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
         if not Path(haproxy).exists():
             raise UpError("--ha needs haproxy (Debian: apt-get install haproxy)")
-        layout = HALayout.load_or_create(spec.data_dir / "ha.json", spec.apiservers)
+        layout = HALayout.load_or_create(spec.data_dir / "ha.json", spec.apiservers, spec.port)
         api_ports = layout.apiserver_ports[: spec.apiservers]
         for p in api_ports:
             check_port_free("127.0.0.1", p)

@@ -277,7 +277,19 @@ class Handlers:
         obj = await self.create_object(info, obj, request, warnings)
         if info.plural == "namespaces" and not info.group and request.query_params.get("dryRun") != "All":
             await serviceaccounts.ensure_default(self.store, obj["metadata"]["name"])
+        raw = self.encoded_by_cache(info, obj, out)
+        if raw is not None:
+            return negotiate.respond_raw(raw, 201)
         return self.render_one(info, obj, out, 201)
+
+    def encoded_by_cache(self, info: ResourceInfo, obj: Obj, out: Output) -> bytes | None:
+        """The JSON of an object just written, when the watch cache already holds it encoded (its
+        watch event usually arrives before the writer resumes) and the client wants it as stored."""
+        if out.kind != "json" or out.yaml or info.from_stored is not None:
+            return None
+        meta = obj["metadata"]
+        c = self.cache.current(info.store_plural, meta.get("namespace") or "", meta["name"])
+        return c.raw if c is not None and c.obj is obj else None
 
     async def create_object(
         self, info: ResourceInfo, obj: Obj, request: Request, warnings: list[str], track: bool = True

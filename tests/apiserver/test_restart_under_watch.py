@@ -15,7 +15,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -175,7 +175,23 @@ def server_state(handle: Any) -> dict[str, str]:
     return {i["metadata"]["name"]: i["metadata"]["resourceVersion"] for i in items}
 
 
+@pytest.fixture
+def stop_restarted(apiserver: Any) -> Iterator[None]:
+    """The fixture stops the server it started; the replacement started by restart() is ours to stop."""
+    first = apiserver.procs[0]
+    yield
+    current = apiserver.procs[0]
+    if current is not first and current.poll() is None:
+        current.terminate()
+        try:
+            current.wait(10)
+        except subprocess.TimeoutExpired:
+            current.kill()
+            current.wait(5)
+
+
 @pytest.mark.parametrize("apiserver", ["sqlite", "etcd"], indirect=True)
+@pytest.mark.usefixtures("stop_restarted")
 async def test_every_watcher_catches_up_after_a_restart(apiserver: Any, client: Client) -> None:
     factory = InformerFactory(client)
     informer = factory.informer(Lease, NS, label_selector="test=restart")
