@@ -12,6 +12,7 @@ import pytest
 
 from tests.apiserver.helpers import Kubectl
 from tests.fixtures.apiserver import APIServerHandle, free_port
+from tests.fixtures.processes import stop_process
 
 POD = """
 apiVersion: v1
@@ -55,12 +56,7 @@ def kubelet(apiserver: APIServerHandle, tmp_path: Path) -> Iterator[str]:
     try:
         yield node
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc, 15)
         log.close()
 
 

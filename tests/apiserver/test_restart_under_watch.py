@@ -27,6 +27,7 @@ from kubernetes.client.rest import ApiException
 from skiff.api.coordination import Lease
 from skiff.client import Client
 from skiff.client.informer import InformerFactory
+from tests.fixtures.processes import stop_process
 
 from ..client.util import eventually
 from .helpers import http_client
@@ -181,13 +182,8 @@ def stop_restarted(apiserver: Any) -> Iterator[None]:
     first = apiserver.procs[0]
     yield
     current = apiserver.procs[0]
-    if current is not first and current.poll() is None:
-        current.terminate()
-        try:
-            current.wait(10)
-        except subprocess.TimeoutExpired:
-            current.kill()
-            current.wait(5)
+    if current is not first:
+        stop_process(current)
 
 
 @pytest.mark.parametrize("apiserver", ["sqlite", "etcd"], indirect=True)

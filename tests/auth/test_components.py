@@ -6,7 +6,6 @@ never refused any of them (no 403 in its request metrics)."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -23,6 +22,7 @@ from tests.auth.conftest import tls
 from tests.client.util import eventually, namespace, pod
 from tests.controllers.util import ready_status
 from tests.fixtures.apiserver import free_port
+from tests.fixtures.processes import stop_process
 
 NODE = "authz-node"
 CM_FLAGS = ["--node-monitor-period=1s", "--node-monitor-grace-period=20s", "--pod-gc-period=1s"]
@@ -59,13 +59,7 @@ def components(apiserver: Any, tmp_path: Path) -> Iterator[dict[str, subprocess.
         yield procs
     finally:
         for p in procs.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait(5)
+            stop_process(p, 15)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from skiff.api.core import Namespace, Pod
 from skiff.api.meta import ObjectMeta
 from skiff.client import Client
 from skiff.client.informer import Informer, InformerFactory, key_of
+from tests.fixtures.processes import stop_process
 
 from .util import eventually, pod, unique
 
@@ -173,12 +174,7 @@ async def test_survives_an_api_server_restart(apiserver: Any) -> None:
             finally:
                 await inf.stop()
                 await client.aclose()
-                restarted.terminate()
-                try:
-                    restarted.wait(15)
-                except subprocess.TimeoutExpired:
-                    restarted.kill()
-                    restarted.wait(5)
+                stop_process(restarted, 15)
         finally:
             await inf.stop()
 

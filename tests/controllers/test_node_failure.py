@@ -23,6 +23,7 @@ import pytest
 
 from skiff.api.core import Node, Pod, Toleration
 from skiff.client import ApiError, Client
+from tests.fixtures.processes import stop_process
 
 from ..client.util import eventually, namespace
 from .util import cond, node_pod, ready_status, taint, taints_of
@@ -66,14 +67,7 @@ def processes(apiserver: Any, tmp_path: Path) -> Iterator[dict[str, subprocess.P
         yield procs
     finally:
         for p in procs.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGCONT)
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait(5)
+            stop_process(p, 15)
 
 
 @pytest.fixture
