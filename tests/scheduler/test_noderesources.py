@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from skiff.scheduler.framework import CycleState
+from skiff.scheduler.types import pod_info
+
 from .util import Sim, containers, knode, node, pod, score_only
 
 CPU_ONLY = containers({"cpu": "1000m", "memory": "0"}, {"cpu": "2000m", "memory": "0"})
@@ -297,3 +300,16 @@ def test_the_echo_of_a_binding_confirms_the_assumed_pod_counted_once() -> None:
     other = h.place(pod("b", cpu="600m"))
     assert other != placed.node and other in ("n1", "n2")
     assert "Insufficient cpu" in h.place(pod("c", cpu="600m"))
+
+
+def test_the_decision_names_the_three_best_nodes_best_first() -> None:
+    # LeastAllocated: the emptier the node, the higher its score; the trace shows the best three.
+    h = Sim([node("full", cpu="4"), node("empty", cpu="4"), node("half", cpu="4"), node("most", cpu="4")])
+    for name, cpu, where in (("f", "3500m", "full"), ("h", "2", "half"), ("m", "3", "most")):
+        h.cache.add_pod(pod_info(pod(name, cpu=cpu, node=where)))
+    result = h.fw.schedule(CycleState(), pod_info(pod("p", cpu="100m")))
+    names = [n for n, _ in result.top_scores]
+    assert result.node == "empty"
+    assert names == ["empty", "half", "most"]
+    scores = [s for _, s in result.top_scores]
+    assert scores == sorted(scores, reverse=True)
