@@ -7,7 +7,6 @@ never refused any of them (no 403 in its request metrics)."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from tests.auth.conftest import tls
 from tests.client.util import eventually, namespace, pod
 from tests.controllers.util import ready_status
 from tests.fixtures.apiserver import free_port
-from tests.fixtures.processes import stop_process
+from tests.fixtures.processes import skiff_components
 
 NODE = "authz-node"
 CM_FLAGS = ["--node-monitor-period=1s", "--node-monitor-grace-period=20s", "--pod-gc-period=1s"]
@@ -40,26 +39,18 @@ def impersonating(admin_kubeconfig: str, path: Path, user: str, groups: list[str
 
 @pytest.fixture
 def components(apiserver: Any, tmp_path: Path) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
-    skiff = [sys.executable, "-m", "skiff"]
     kc = apiserver.kubeconfig
     sched = impersonating(kc, tmp_path / "scheduler.kubeconfig", "system:kube-scheduler")
     cm = impersonating(kc, tmp_path / "cm.kubeconfig", "system:kube-controller-manager")
     kubelet = impersonating(kc, tmp_path / "kubelet.kubeconfig", f"system:node:{NODE}", ["system:nodes"])
     hollow = ["--runtime", "hollow", "--port", str(free_port()), "--address", "127.0.0.1"]
     commands = {
-        "scheduler": [*skiff, "scheduler", "--kubeconfig", sched, "--metrics-port", str(free_port())],
-        "cm": [*skiff, "controller-manager", "--kubeconfig", cm, *CM_FLAGS],
-        "kubelet": [*skiff, "kubelet", "--kubeconfig", kubelet, "--node-name", NODE, *hollow],
+        "scheduler": ["scheduler", "--kubeconfig", sched, "--metrics-port", str(free_port())],
+        "cm": ["controller-manager", "--kubeconfig", cm, *CM_FLAGS],
+        "kubelet": ["kubelet", "--kubeconfig", kubelet, "--node-name", NODE, *hollow],
     }
-    procs: dict[str, subprocess.Popen[bytes]] = {}
-    for name, cmd in commands.items():
-        with open(tmp_path / f"{name}.log", "wb") as log:
-            procs[name] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
-    try:
+    with skiff_components(commands, tmp_path) as procs:
         yield procs
-    finally:
-        for p in procs.values():
-            stop_process(p, 15)
 
 
 @pytest.fixture

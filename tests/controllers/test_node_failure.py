@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,8 @@ import pytest
 
 from skiff.api.core import Node, Pod, Toleration
 from skiff.client import ApiError, Client
-from tests.fixtures.processes import stop_process
+from tests.fixtures.apiserver import free_port
+from tests.fixtures.processes import skiff_components
 
 from ..client.util import eventually, namespace
 from .util import cond, node_pod, ready_status, taint, taints_of
@@ -33,41 +33,21 @@ NOT_READY = "node.kubernetes.io/not-ready"
 FLAGS = ["--node-monitor-period=1s", "--node-monitor-grace-period=20s", "--pod-gc-period=1s"]
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def processes(apiserver: Any, tmp_path: Path) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
-    procs: dict[str, subprocess.Popen[bytes]] = {}
-    skiff = [sys.executable, "-m", "skiff"]
-    hollow = ["--runtime", "hollow", "--port", str(free_port()), "--address", "127.0.0.1"]
-    with open(tmp_path / "kubelet.log", "wb") as klog, open(tmp_path / "cm.log", "wb") as cmlog:
-        procs["kubelet"] = subprocess.Popen(
-            [*skiff, "kubelet", "--kubeconfig", apiserver.kubeconfig, "--node-name", "doomed", *hollow],
-            stdout=subprocess.DEVNULL,
-            stderr=klog,
-        )
-        healthy = ["--runtime", "hollow", "--port", str(free_port()), "--address", "127.0.0.1"]
-        procs["healthy"] = subprocess.Popen(
-            [*skiff, "kubelet", "--kubeconfig", apiserver.kubeconfig, "--node-name", "healthy", *healthy],
-            stdout=subprocess.DEVNULL,
-            stderr=klog,
-        )
-        procs["cm"] = subprocess.Popen(
-            [*skiff, "controller-manager", "--kubeconfig", apiserver.kubeconfig, *FLAGS],
-            stdout=subprocess.DEVNULL,
-            stderr=cmlog,
-        )
-    try:
+    kc = apiserver.kubeconfig
+
+    def kubelet(node: str) -> list[str]:
+        hollow = ["--runtime", "hollow", "--address", "127.0.0.1", "--port", str(free_port())]
+        return ["kubelet", "--kubeconfig", kc, "--node-name", node, *hollow]
+
+    commands = {
+        "kubelet": kubelet("doomed"),
+        "healthy": kubelet("healthy"),
+        "cm": ["controller-manager", "--kubeconfig", kc, *FLAGS],
+    }
+    with skiff_components(commands, tmp_path) as procs:
         yield procs
-    finally:
-        for p in procs.values():
-            stop_process(p, 15)
 
 
 @pytest.fixture
