@@ -38,7 +38,7 @@ WATCHER_QUEUE = int(os.environ.get("SKIFF_WATCHER_QUEUE", "20000"))
 # A busy watch writes at most once per COALESCE seconds: one socket write then carries every event
 # that arrived meanwhile (writes, not bytes, are what cost with hundreds of watchers). An idle watch
 # still gets its first event at once.
-COALESCE = 0.05
+COALESCE = float(os.environ.get("SKIFF_WATCH_COALESCE", "0.05"))
 
 Obj = dict[str, Any]
 
