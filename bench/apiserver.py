@@ -287,6 +287,7 @@ async def bench_watch(
     for w in conns:
         await w.open()
     sent_at: dict[str, float] = {}  # pod name -> wall-clock time its create was sent
+    answered_at: dict[str, float] = {}  # ... and its 201 arrived
     t0 = time.perf_counter()
 
     async def writer(k: int) -> None:
@@ -299,6 +300,7 @@ async def bench_watch(
             body = pod_body(name)
             sent_at[name] = time.time()
             code, resp = await conns[k].request("POST", f"/api/v1/namespaces/{ns}/pods", body)
+            answered_at[name] = time.time()
             if code != 201:
                 raise RuntimeError(f"create failed {code}: {resp[:200]!r}")
 
@@ -315,13 +317,18 @@ async def bench_watch(
     # The k-th event every watcher received is the k-th pod in resourceVersion order.
     _, body = await c.request("GET", f"/api/v1/namespaces/{ns}/pods")
     items = sorted(json.loads(body)["items"], key=lambda p: int(p["metadata"]["resourceVersion"]))
-    sent = [sent_at[p["metadata"]["name"]] for p in items]
+    names = [p["metadata"]["name"] for p in items]
+    sent = [sent_at[n] for n in names]
+    answered = [answered_at[n] for n in names]
     lat: list[float] = []
+    after_answer: list[float] = []  # the watch path's share: from the create's 201 to the event
     for one in reads:
         k = 0
         for arrived, n in one:
             lat += [arrived - t for t in sent[k : k + n]]
+            after_answer += [arrived - t for t in answered[k : k + n]]
             k += n
+    create_ms = [(a - t) * 1e3 for a, t in zip(answered, sent, strict=True)]
     return {
         "watchers": watchers,
         "write_rate": achieved,
@@ -329,6 +336,10 @@ async def bench_watch(
         "expected": watchers * total,
         "p50_ms": pct(lat, 0.5) * 1e3,
         "p99_ms": pct(lat, 0.99) * 1e3,
+        "create_p50_ms": pct(create_ms, 0.5),
+        "create_p99_ms": pct(create_ms, 0.99),
+        "after_answer_p50_ms": pct(after_answer, 0.5) * 1e3,
+        "after_answer_p99_ms": pct(after_answer, 0.99) * 1e3,
         "watch_clients_cpu_s": client_cpu,
     }
 
