@@ -343,13 +343,14 @@ class API:
         return self.store_health.readyz(request, self.ready)
 
     async def openapi_v3(self, request: Request) -> Response:
-        rest = request.path_params.get("rest", "")
-        if not rest:
-            return negotiate.respond_raw(self.openapi.root)
-        doc = self.openapi.docs.get(rest.strip("/"))
-        if doc is None:
+        rest = request.path_params.get("rest", "").strip("/")
+        found = self.openapi.document(rest)
+        if found is None:
             return negotiate.error_response(errors.page_not_found(request.url.path))
-        return negotiate.respond_raw(doc)
+        body, etag = found
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        return negotiate.respond_raw(body, headers={"ETag": etag})
 
     async def openapi_v2(self, request: Request) -> Response:
         return negotiate.respond_raw(self.openapi.v2)
