@@ -54,7 +54,12 @@ def gv_paths(r: ResourceInfo, kind_schema: str | None) -> dict[str, Any]:
         (coll, (("create", "post", "post"), ("list", "get", "list"))),
         (
             coll + "/{name}",
-            (("get", "get", "get"), ("update", "put", "put"), ("patch", "patch", "patch"), ("delete", "delete", "delete")),
+            (
+                ("get", "get", "get"),
+                ("update", "put", "put"),
+                ("patch", "patch", "patch"),
+                ("delete", "delete", "delete"),
+            ),
         ),
     ):
         item: dict[str, Any] = {}
@@ -134,5 +139,10 @@ class OpenAPI:
 
     # Swagger 2.0 without definitions: kubectl's apply would otherwise patch from it (module docstring).
     v2 = orjson.dumps(
-        {"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.32.0"}, "paths": {}, "definitions": {}}
+        {
+            "swagger": "2.0",
+            "info": {"title": "Kubernetes", "version": "v1.32.0"},
+            "paths": {},
+            "definitions": {},
+        }
     )

@@ -88,7 +88,11 @@ class _Generator:
             )
             if text:
                 # a $ref takes no siblings in OpenAPI 3.0: wrap it the way Kubernetes does
-                prop = {"allOf": [prop], "description": text} if "$ref" in prop else {**prop, "description": text}
+                prop = (
+                    {"allOf": [prop], "description": text}
+                    if "$ref" in prop
+                    else {**prop, "description": text}
+                )
             props[f.encode_name] = prop
         out["properties"] = props
         required = [n for n in openapi_text.REQUIRED.get(cls_name, ()) if n in props]
@@ -177,13 +181,15 @@ def _struct_of(t: mi.Type) -> type | None:
     return None
 
 
-def build(kinds: list[tuple[type, str, str, str]]) -> tuple[dict[str, Schema], dict[tuple[str, str, str], str]]:
+def build(
+    kinds: list[tuple[type, str, str, str]],
+) -> tuple[dict[str, Schema], dict[tuple[str, str, str], str]]:
     """Schemas for (Struct, group, version, kind) tuples: every schema by name, and each kind's name."""
     gen = _Generator()
     gen.schemas.update({k: dict(v) for k, v in _SHARED.items()})
     infos = mi.multi_type_info([k[0] for k in kinds])
     top: dict[tuple[str, str, str], str] = {}
-    for (cls, group, version, kind), info in zip(kinds, infos, strict=True):
+    for (_cls, group, version, kind), info in zip(kinds, infos, strict=True):
         assert isinstance(info, mi.StructType)
         name = gen.struct(info)
         top[(group, version, kind)] = name
@@ -191,7 +197,7 @@ def build(kinds: list[tuple[type, str, str, str]]) -> tuple[dict[str, Schema], d
         entry = {"group": group, "kind": kind, "version": version}
         if entry not in gvk:
             gvk.append(entry)
-    for (cls, _group, _version, kind), _info in zip(kinds, infos, strict=True):
+    for cls, _group, _version, kind in kinds:
         _add_list_extensions(gen, cls, patch_schema.schema_for(kind), set())
     return gen.schemas, top
 

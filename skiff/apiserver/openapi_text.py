@@ -43,13 +43,19 @@ TYPES: dict[str, str] = {
 }
 
 FIELDS: dict[tuple[str, str], str] = {
-    ("*", "apiVersion"): "The versioned schema of this object, GROUP/VERSION (or just v1 for the core group).",
+    (
+        "*",
+        "apiVersion",
+    ): "The versioned schema of this object, GROUP/VERSION (or just v1 for the core group).",
     ("*", "kind"): "The kind of object this is, in CamelCase.",
     ("*", "metadata"): "Standard object metadata.",
     ("*", "spec"): "The desired state, as set by the user.",
     ("*", "status"): "The observed state, set by the system.",
     ("ObjectMeta", "name"): "Unique within a namespace (or the cluster, for cluster-scoped kinds).",
-    ("ObjectMeta", "generateName"): "A prefix the server completes with random characters when name is empty.",
+    (
+        "ObjectMeta",
+        "generateName",
+    ): "A prefix the server completes with random characters when name is empty.",
     ("ObjectMeta", "namespace"): "The namespace of a namespaced object; defaults to the request's namespace.",
     ("ObjectMeta", "uid"): "Unique identifier set by the server at creation; never reused.",
     ("ObjectMeta", "resourceVersion"): "Opaque version of the object, changed on every write.",
@@ -62,7 +68,10 @@ FIELDS: dict[tuple[str, str], str] = {
     ("ObjectMeta", "finalizers"): "Keys that must be removed before the object is deleted.",
     ("ObjectMeta", "managedFields"): "Field ownership recorded by server-side apply.",
     ("PodSpec", "containers"): "The containers of the pod; at least one.",
-    ("PodSpec", "initContainers"): "Containers run to completion, one after the other, before the others start.",
+    (
+        "PodSpec",
+        "initContainers",
+    ): "Containers run to completion, one after the other, before the others start.",
     ("PodSpec", "volumes"): "Volumes the containers can mount.",
     ("PodSpec", "restartPolicy"): "Always (default), OnFailure or Never.",
     ("PodSpec", "nodeName"): "The node the pod runs on; set by the scheduler through a binding.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import uuid
 from pathlib import Path
@@ -16,10 +17,16 @@ class Kubectl:
         self.cache_dir = str(cache_dir)
 
     def run(
-        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60
+        self,
+        *args: str,
+        input: str | None = None,
+        check: bool = True,
+        timeout: float = 60,
+        env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         cmd = ["kubectl", "--kubeconfig", self.kubeconfig, "--cache-dir", self.cache_dir, *args]
-        res = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout)
+        full_env = {**os.environ, **env} if env else None
+        res = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout, env=full_env)
         if check and res.returncode != 0:
             raise AssertionError(f"{' '.join(cmd)} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
         return res
