@@ -136,10 +136,16 @@ def scheduler(kubeconfig: str, config_file: str | None, metrics_port: int) -> No
 @click.option(
     "--capacity", default=None, help="Declared capacity instead of the machine's: cpu=4,memory=8Gi,pods=110"
 )
-@click.option("--port", type=int, default=10250, show_default=True, help="Port of the logs/exec server.")
+@click.option("--port", type=int, default=10250, show_default=True, help="HTTPS port (logs, exec, metrics).")
 @click.option("--address", default=None, help="The node's InternalIP (default: the default route's source).")
 @click.option("--manifests", default=None, help="Directory of static pod manifests.")
 @click.option("--root-dir", default=None, help="process runtime: where container records and logs live.")
+@click.option(
+    "--tls-cert-file",
+    default=None,
+    help="Serving certificate (PEM; may hold the key too). Default: a self-signed one made at start.",
+)
+@click.option("--tls-private-key-file", default=None, help="Its key (default: read from --tls-cert-file).")
 def kubelet(
     kubeconfig: str,
     node_name: str,
@@ -150,6 +156,8 @@ def kubelet(
     address: str | None,
     manifests: str | None,
     root_dir: str | None,
+    tls_cert_file: str | None,
+    tls_private_key_file: str | None,
 ) -> None:
     """Run a kubelet (or, with --runtime hollow --count N, N hollow ones)."""
     from skiff.kubelet.main import KubeletOptions
@@ -171,6 +179,8 @@ def kubelet(
                 address=address,
                 manifests=manifests,
                 root_dir=root_dir,
+                tls_cert_file=tls_cert_file,
+                tls_private_key_file=tls_private_key_file,
             )
         )
     except ValueError as exc:

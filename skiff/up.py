@@ -26,7 +26,8 @@ from typing import IO
 
 import httpx
 
-from skiff.apiserver.auth import kubeconfigs
+from skiff.apiserver.auth import certs, kubeconfigs
+from skiff.kubelet.node import host_address
 
 READY_TIMEOUT_S = 30.0
 STOP_GRACE_S = 5.0
@@ -239,6 +240,8 @@ class Cluster:
                 node_kubeconfig = self._identity(f"kubelet-{node}", f"system:node:{node}", "system:nodes")
             args = ["kubelet", "--kubeconfig", node_kubeconfig, "--node-name", node]
             args += ["--runtime", runtime, "--port", str(free_port())]
+            if runtime != "hollow":  # hollow nodes serve nothing
+                args += self._kubelet_tls(node)
             if runtime == "hollow":
                 args += ["--count", str(self.spec.nodes)]
             args += ["--manifests", str(self.spec.data_dir / "manifests" / node)]
@@ -252,6 +255,13 @@ class Cluster:
         """Where clients reach the API (the balancer with --ha)."""
         host = "127.0.0.1" if self.spec.bind in ("0.0.0.0", "", "::") else self.spec.bind
         return f"https://{host}:{self.spec.port}"
+
+    def _kubelet_tls(self, node: str) -> list[str]:
+        """The node's address and a serving certificate for it from the cluster CA (the API server
+        verifies whom it reaches for logs and exec)."""
+        address = host_address()
+        pem = certs.kubelet_serving_pem(self.spec.data_dir, node, [address])
+        return ["--address", address, "--tls-cert-file", str(pem)]
 
     def _identity(self, name: str, user: str, *groups: str) -> str:
         """DATA_DIR/NAME.kubeconfig: a client certificate for ``user`` in ``groups`` from the cluster CA."""

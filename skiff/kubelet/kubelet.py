@@ -26,10 +26,12 @@ from skiff.api import core
 from skiff.client import ApiError, Client, ClientError
 from skiff.client.events import EventRecorder
 from skiff.client.informer import Informer
+from skiff.kubelet.auth import KubeletAuth
 from skiff.kubelet.node import NodeAgent, host_address
 from skiff.kubelet.pod_worker import KubeletConfig, PodWorker, WorkerContext
 from skiff.kubelet.server import KubeletServer
 from skiff.kubelet.static import StaticPods
+from skiff.kubelet.tls import serving_context
 from skiff.runtime.base import ContainerInfo, Runtime, RuntimeError_, Sandbox
 
 log = logging.getLogger("skiff.kubelet")
@@ -55,8 +57,12 @@ class Kubelet:
         lease_period: float = 10.0,
         status_period: float = 10.0,
         gate: asyncio.Semaphore | None = None,
+        tls_cert_file: str | None = None,
+        tls_key_file: str | None = None,
     ) -> None:
         self.client = client
+        self.tls_cert_file = tls_cert_file
+        self.tls_key_file = tls_key_file
         self.runtime = runtime
         self.node = node
         self.capacity = capacity
@@ -119,7 +125,10 @@ class Kubelet:
         if self._own_recorder:
             self.recorder.start()
         if self.serve:
-            self.server = KubeletServer(self.runtime, self.lookup)
+            tls = serving_context(
+                self.node, [self.address], self.client.config.ca_pem, self.tls_cert_file, self.tls_key_file
+            )
+            self.server = KubeletServer(self.runtime, self.lookup, KubeletAuth(self.client, self.node), tls)
             self.agent.port = await self.server.start(port=self.port)
         delay = 0.5
         while True:

@@ -1,6 +1,8 @@
-"""The kubelet's HTTP server: container logs and exec, for the API server to proxy.
+"""The kubelet's HTTPS server: container logs and exec, for the API server to proxy, and /metrics.
 
-Contract (plain HTTP on node.status.daemonEndpoints.kubeletEndpoint.Port at the node's InternalIP):
+Contract (HTTPS on node.status.daemonEndpoints.kubeletEndpoint.Port at the node's InternalIP; every
+request authenticated and authorized first, see auth.py: 401 anonymous, 403 without the right on
+nodes/proxy or nodes/metrics of this node):
 - `GET /containerLogs/{namespace}/{pod}/{container}?follow=&tailLines=&previous=&timestamps=`:
   chunked text/plain, one chunk per line (so a follower sees each line at once).
 - `GET /exec/{namespace}/{pod}/{container}?command=..&command=..&stdin=&stdout=&stderr=&tty=`:
@@ -8,7 +10,7 @@ Contract (plain HTTP on node.status.daemonEndpoints.kubeletEndpoint.Port at the 
   byte is the channel: 0 stdin, 1 stdout, 2 stderr, 3 status (a metav1 Status JSON: Success, or Failure
   with reason NonZeroExitCode and a cause ExitCode carrying the code), 4 resize ({"Width","Height"}).
   In v5 a frame [255, channel] closes that channel (the client closing stdin).
-- `GET /healthz`: "ok".
+- `GET /healthz`: "ok"; `GET /metrics`: Prometheus text.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import contextlib
 import json
 import logging
 import socket
+import ssl
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -29,7 +32,9 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from skiff import metrics
+from skiff.kubelet.auth import AuthMiddleware, KubeletAuth
 from skiff.runtime.base import ContainerInfo, Runtime, RuntimeError_
+from skiff.tlspeer import PeerHttpProtocol, PeerWebSocketProtocol
 
 log = logging.getLogger("skiff.kubelet.server")
 
@@ -72,9 +77,11 @@ class _Server(uvicorn.Server):
 
 
 class KubeletServer:
-    def __init__(self, runtime: Runtime, lookup: Lookup) -> None:
+    def __init__(self, runtime: Runtime, lookup: Lookup, auth: KubeletAuth, tls: ssl.SSLContext) -> None:
         self.runtime = runtime
         self.lookup = lookup
+        self.auth = auth
+        self.tls = tls
         self.app = Starlette(
             routes=[
                 Route("/healthz", self.healthz),
@@ -100,8 +107,15 @@ class KubeletServer:
         sock.setblocking(False)
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            self.app, log_level="warning", lifespan="off", ws="websockets-sansio", access_log=False
+            AuthMiddleware(self.app, self.auth),
+            log_level="warning",
+            lifespan="off",
+            http=PeerHttpProtocol,
+            ws=PeerWebSocketProtocol,
+            access_log=False,
         )
+        config.load()
+        config.ssl = self.tls  # a context made here (the CA from the kubeconfig, maybe a generated key)
         self.server = _Server(config)
         self.task = asyncio.create_task(self.server.serve(sockets=[sock]), name="kubelet-server")
         for _ in range(200):

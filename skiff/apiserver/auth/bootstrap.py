@@ -1,7 +1,8 @@
 """The bootstrap RBAC policy written on every start (as Kubernetes' bootstrap roles): default roles
 for users (cluster-admin, admin, edit, view), discovery for everyone, and least-privilege roles for
-skiff's scheduler and controller manager (what they actually call). Kubelets are authorized by the
-node authorizer (node.py); the system:node role is kept, bound to nobody, as Kubernetes does.
+skiff's scheduler and controller manager (what they actually call), and system:kubelet-api-admin for
+the API server's identity towards kubelets. Kubelets are authorized by the node authorizer (node.py);
+the system:node role is kept, bound to nobody, as Kubernetes does.
 
 Objects annotated rbac.authorization.kubernetes.io/autoupdate=true get back any default rule or
 subject they lost; rules and subjects an administrator added are kept.
@@ -19,6 +20,7 @@ from skiff.apiserver.storage import encode_for_store
 from skiff.apiserver.timeutil import now_rfc3339
 from skiff.store import ConflictError, KeyExistsError, Store
 
+from .certs import KUBELET_API_ADMINS
 from .user import ALL_AUTHENTICATED, ALL_UNAUTHENTICATED, MASTERS
 
 Obj = dict[str, Any]
@@ -224,6 +226,16 @@ def cluster_roles() -> list[Obj]:
                 rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
             ],
         ),
+        # Everything of the kubelet API (Kubernetes' bootstrap role, bound here to the API server's
+        # kubelet-client identity, which kubeadm-made clusters bind by hand).
+        cluster_role(
+            "system:kubelet-api-admin",
+            [
+                rule(READ, [""], ["nodes"]),
+                rule(["proxy"], [""], ["nodes"]),
+                rule(["*"], [""], ["nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log"]),
+            ],
+        ),
         cluster_role(
             "system:node",
             [
@@ -234,6 +246,9 @@ def cluster_roles() -> list[Obj]:
                 rule(["patch", "update"], [""], ["pods/status"]),
                 rule(["get"], [""], ["namespaces"]),
                 rule(["create", "delete", "get", "patch", "update"], ["coordination.k8s.io"], ["leases"]),
+                # the kubelet's own server checks its callers with the API server
+                rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
+                rule(["create"], ["authorization.k8s.io"], ["localsubjectaccessreviews"]),
                 rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
             ],
         ),
@@ -256,6 +271,9 @@ def cluster_role_bindings() -> list[Obj]:
         cluster_role_binding(SCHEDULER, [subject("User", SCHEDULER)]),
         cluster_role_binding(CONTROLLER_MANAGER, [subject("User", CONTROLLER_MANAGER)]),
         cluster_role_binding("system:node", []),  # nodes are the node authorizer's
+        cluster_role_binding(
+            "system:kubelet-api-admin", [subject("Group", KUBELET_API_ADMINS)], "system:kubelet-api-admin"
+        ),
     ]
 
 
