@@ -184,7 +184,7 @@ class Cluster:
         self.start_agents(runtime)
         self.say("started: " + ", ".join(c.name for c in self.components))
         self.say(f"logs: {self.spec.data_dir / 'logs'}")
-        self.say("metrics: " + ", ".join(self.metrics) + ", kubelets on their node ports")
+        self.say("metrics: " + ", ".join(self.metrics) + ", kubelets on their node ports (https)")
         self.say(f"export KUBECONFIG={self.kubeconfig}")
         self.say(f"dashboard: {self._write_dashboard_url()}")
 

@@ -60,7 +60,10 @@ def test_every_component_serves_metrics(tmp_path: Path) -> None:
         node = core.read_node("node-1")
         port = node.status.daemon_endpoints.kubelet_endpoint.port
         address = next(a.address for a in node.status.addresses if a.type == "InternalIP")
-        kubelet = httpx.get(f"http://{address}:{port}/metrics", timeout=10).text
+        # HTTPS with a serving certificate from the cluster CA; authenticated and authorized.
+        anonymous = ssl.create_default_context(cafile=str(up.data_dir / "pki" / "ca.crt"))
+        assert httpx.get(f"https://{address}:{port}/metrics", timeout=10, verify=anonymous).status_code == 401
+        kubelet = httpx.get(f"https://{address}:{port}/metrics", timeout=10, verify=tls).text
         assert metric(kubelet, "kubelet_pod_start_duration_seconds_count") >= 1
     finally:
         up.kill_leftovers()
