@@ -23,7 +23,7 @@ from skiff.apiserver.auth import certs, kubeconfigs
 from skiff.client import Client
 from skiff.kubelet.auth import Caller, KubeletAuth, attributes
 from tests.apiserver.helpers import Kubectl
-from tests.auth.conftest import created, eventually
+from tests.auth.conftest import cluster_role_binding, created, eventually
 from tests.fixtures.apiserver import APIServerHandle, free_port
 from tests.fixtures.processes import stop_process
 
@@ -165,15 +165,8 @@ async def test_service_account_token_is_reviewed_and_authorized(node: Node) -> N
             "rules": [{"apiGroups": [""], "resources": ["nodes/metrics"], "verbs": ["get"]}],
         }
         created(admin.post("/apis/rbac.authorization.k8s.io/v1/clusterroles", json=role))
-        binding = {
-            "metadata": {"name": f"kt-metrics-{sa}"},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": f"kt-metrics-{sa}",
-            },
-            "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": "default"}],
-        }
+        subject = {"kind": "ServiceAccount", "name": sa, "namespace": "default"}
+        binding = cluster_role_binding(f"kt-metrics-{sa}", f"kt-metrics-{sa}", subject)
         created(admin.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", json=binding))
         user = f"system:serviceaccount:default:{sa}"
         eventually(lambda: _sar_allows(admin, user, node.name, "metrics"), "the binding reaches RBAC")
@@ -258,15 +251,7 @@ async def test_decisions_are_cached_no_longer_than_their_ttl(shared_apiserver: A
     client = Client.from_kubeconfig(h.kubeconfig)
     auth = KubeletAuth(client, node, clock=clock)
     caller = Caller(user, groups=("system:authenticated",))
-    binding = {
-        "metadata": {"name": user},
-        "roleRef": {
-            "apiGroup": "rbac.authorization.k8s.io",
-            "kind": "ClusterRole",
-            "name": "system:kubelet-api-admin",
-        },
-        "subjects": [{"kind": "User", "name": user, "apiGroup": "rbac.authorization.k8s.io"}],
-    }
+    binding = cluster_role_binding(user, "system:kubelet-api-admin", {"kind": "User", "name": user})
     bindings = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
     try:
         with h.client(timeout=30) as admin:

@@ -21,13 +21,13 @@ import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from skiff import pki
-from skiff.pki import CERT_DAYS
 
 PKI = "pki"
 RENEW_BEFORE = datetime.timedelta(days=30)
@@ -91,18 +91,10 @@ def load_ca(data_dir: str | os.PathLike[str]) -> CA:
     return CA(x509.load_pem_x509_certificate(cert_pem), key, cert_pem, d / "ca.crt")
 
 
-def issue(
-    ca: CA,
-    cn: str,
-    orgs: Sequence[str] = (),
-    *,
-    hosts: Sequence[str] = (),
-    days: int = CERT_DAYS,
-    not_before: datetime.datetime | None = None,
-) -> tuple[bytes, bytes]:
-    """A certificate signed by ``ca`` as (cert PEM, key PEM): a server certificate when ``hosts`` (DNS
-    names or IP addresses) are given, else a client certificate."""
-    return pki.sign(ca.cert, ca.key, cn, orgs, hosts=hosts, days=days, not_before=not_before)
+def issue(ca: CA, cn: str, orgs: Sequence[str] = (), **kw: Any) -> tuple[bytes, bytes]:
+    """A certificate signed by ``ca`` as (cert PEM, key PEM); ``kw`` as pki.sign (``hosts`` for a
+    server certificate, ``days``, ``not_before``)."""
+    return pki.sign(ca.cert, ca.key, cn, orgs, **kw)
 
 
 def _still_good(path: Path, hosts: Sequence[str] = ()) -> bool:
