@@ -6,7 +6,7 @@
    the API server as the admin: wall time per request (median) and CPU of the API server and of the
    kubelet per request. The kubelet's decisions are cached, so after the first request each costs the
    TLS leg plus a cache hit.
-2. In process: CPU per KubeletAuth.check() answered from the cache (client certificate; bearer token),
+2. In process: CPU per DelegatedAuth.check() answered from the cache (client certificate; bearer token),
    and the wall time of a miss (one SubjectAccessReview to the API server).
 
 Run: python -m bench.kubelet_auth [--requests N] [--runs R] [--checkout DIR]
@@ -35,7 +35,8 @@ from bench.apiserver import cpu_seconds
 from bench.procstat import loadavg
 from skiff.apiserver.auth import certs, kubeconfigs
 from skiff.client import Client
-from skiff.kubelet.auth import Caller, KubeletAuth
+from skiff.client.delegated import Attrs, Caller, DelegatedAuth
+from skiff.kubelet.auth import node_attributes
 from skiff.tlspeer import PEER_SCOPE_KEY
 from tests.fixtures.apiserver import free_port
 
@@ -157,7 +158,8 @@ def end_to_end(checkout: Path, n: int) -> dict[str, float]:
 
 async def in_process(url: str, kubeconfig: str, n: int) -> dict[str, float]:
     client = Client.from_kubeconfig(kubeconfig)
-    auth = KubeletAuth(client, NODE)
+    auth = DelegatedAuth(client)
+    attributes = node_attributes(NODE)
     peer = {
         "type": "http",
         "method": "GET",
@@ -171,15 +173,15 @@ async def in_process(url: str, kubeconfig: str, n: int) -> dict[str, float]:
         "headers": [(b"authorization", b"Bearer x")],
     }
     auth.tokens.put(hashlib.sha256(b"x").digest(), Caller("robot", groups=("g",)), 1e9)
-    auth.decisions.put((Caller("robot", groups=("g",)), "get", "metrics"), True, 1e9)
+    auth.decisions.put((Caller("robot", groups=("g",)), Attrs("get", "nodes", "metrics", NODE)), True, 1e9)
     out: dict[str, float] = {}
     t = time.perf_counter()
-    await auth.check(peer)  # the miss: one SubjectAccessReview
+    await auth.check(peer, attributes(peer))  # the miss: one SubjectAccessReview
     out["miss_ms"] = (time.perf_counter() - t) * 1000
     for name, scope in (("hit_cert_us", peer), ("hit_token_us", bearer)):
         c0 = time.process_time()
         for _ in range(n):
-            assert (await auth.check(scope)).code == 0
+            assert (await auth.check(scope, attributes(scope))).code == 0
         out[name] = (time.process_time() - c0) / n * 1e6
     await client.aclose()
     return out

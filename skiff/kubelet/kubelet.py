@@ -24,15 +24,15 @@ import httpx
 
 from skiff.api import core
 from skiff.client import ApiError, Client, ClientError
+from skiff.client.delegated import DelegatedAuth
 from skiff.client.events import EventRecorder
 from skiff.client.informer import Informer
-from skiff.kubelet.auth import KubeletAuth
 from skiff.kubelet.node import NodeAgent, host_address
 from skiff.kubelet.pod_worker import KubeletConfig, PodWorker, WorkerContext
 from skiff.kubelet.server import KubeletServer
 from skiff.kubelet.static import StaticPods
-from skiff.kubelet.tls import serving_context
 from skiff.runtime.base import ContainerInfo, Runtime, RuntimeError_, Sandbox
+from skiff.serving import serving_context
 
 log = logging.getLogger("skiff.kubelet")
 
@@ -128,8 +128,9 @@ class Kubelet:
             tls = serving_context(
                 self.node, [self.address], self.client.config.ca_pem, self.tls_cert_file, self.tls_key_file
             )
-            self.server = KubeletServer(self.runtime, self.lookup, KubeletAuth(self.client, self.node), tls)
-            self.agent.port = await self.server.start(port=self.port)
+            auth = DelegatedAuth(self.client)
+            self.server = KubeletServer(self.runtime, self.lookup, auth, tls, self.node)
+            self.agent.port = await self.server.start("0.0.0.0", self.port)
         delay = 0.5
         while True:
             try:

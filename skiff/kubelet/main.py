@@ -38,7 +38,7 @@ def main(opts: KubeletOptions) -> None:
     except (KubeconfigError, OSError) as exc:
         raise ValueError(f"--kubeconfig {opts.kubeconfig}: {exc}") from None
     if opts.tls_cert_file:
-        from skiff.kubelet.tls import serving_context
+        from skiff.serving import serving_context
 
         serving_context(opts.node_name, [], None, opts.tls_cert_file, opts.tls_private_key_file)  # fail early
 

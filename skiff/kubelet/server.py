@@ -19,12 +19,10 @@ import asyncio
 import contextlib
 import json
 import logging
-import socket
 import ssl
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
@@ -32,9 +30,10 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from skiff import metrics
-from skiff.kubelet.auth import AuthMiddleware, KubeletAuth
+from skiff.client.delegated import DelegatedAuth
+from skiff.kubelet.auth import node_attributes
 from skiff.runtime.base import ContainerInfo, Runtime, RuntimeError_
-from skiff.tlspeer import PeerHttpProtocol, PeerWebSocketProtocol
+from skiff.serving import SecureServer
 
 log = logging.getLogger("skiff.kubelet.server")
 
@@ -68,21 +67,13 @@ def exec_status(code: int, command: list[str]) -> dict[str, Any]:
     }
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without its signal handlers: the kubelet owns SIGINT/SIGTERM."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Any:
-        yield
-
-
-class KubeletServer:
-    def __init__(self, runtime: Runtime, lookup: Lookup, auth: KubeletAuth, tls: ssl.SSLContext) -> None:
+class KubeletServer(SecureServer):
+    def __init__(
+        self, runtime: Runtime, lookup: Lookup, auth: DelegatedAuth, tls: ssl.SSLContext, node: str
+    ) -> None:
         self.runtime = runtime
         self.lookup = lookup
-        self.auth = auth
-        self.tls = tls
-        self.app = Starlette(
+        app = Starlette(
             routes=[
                 Route("/healthz", self.healthz),
                 Route("/metrics", self.metrics),
@@ -90,46 +81,7 @@ class KubeletServer:
                 WebSocketRoute("/exec/{namespace}/{pod}/{container}", self.exec),
             ]
         )
-        self.server: _Server | None = None
-        self.task: asyncio.Task[None] | None = None
-        self.port = 0
-
-    async def start(self, host: str = "0.0.0.0", port: int = 10250) -> int:
-        """Serves on port (or, when it is taken, on a free one); returns the port."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            log.warning("port %s is taken; serving on a free port", port)
-            sock.bind((host, 0))
-        sock.listen(128)
-        sock.setblocking(False)
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            AuthMiddleware(self.app, self.auth),
-            log_level="warning",
-            lifespan="off",
-            http=PeerHttpProtocol,
-            ws=PeerWebSocketProtocol,
-            access_log=False,
-        )
-        config.load()
-        config.ssl = self.tls  # a context made here (the CA from the kubeconfig, maybe a generated key)
-        self.server = _Server(config)
-        self.task = asyncio.create_task(self.server.serve(sockets=[sock]), name="kubelet-server")
-        for _ in range(200):
-            if self.server.started:
-                break
-            await asyncio.sleep(0.01)
-        return self.port
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            self.server.should_exit = True
-        if self.task is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(self.task, 5)
+        super().__init__(app, auth, node_attributes(node), tls, "kubelet-server")
 
     async def healthz(self, request: Request) -> Response:
         return PlainTextResponse("ok")

@@ -21,7 +21,8 @@ import websockets
 from skiff import pki
 from skiff.apiserver.auth import certs, kubeconfigs
 from skiff.client import Client
-from skiff.kubelet.auth import Caller, KubeletAuth, attributes
+from skiff.client.delegated import Attrs, Caller, DelegatedAuth
+from skiff.kubelet.auth import node_attributes
 from tests.apiserver.helpers import Kubectl
 from tests.auth.conftest import cluster_role_binding, created, eventually
 from tests.fixtures.apiserver import APIServerHandle, free_port
@@ -204,16 +205,23 @@ async def test_nobody_else_reaches_the_kubelet_through_the_api_server(node: Node
 
 
 def test_paths_map_to_subresources_as_in_kubernetes() -> None:
-    assert attributes("GET", "/containerLogs/ns/p/c", False) == ("get", "proxy")
-    assert attributes("GET", "/exec/ns/p/c", True) == ("get", "proxy")
-    assert attributes("POST", "/exec/ns/p/c", False) == ("create", "proxy")
-    assert attributes("GET", "/metrics", False) == ("get", "metrics")
-    assert attributes("GET", "/metrics/cadvisor", False) == ("get", "metrics")
-    assert attributes("GET", "/metricsx", False) == ("get", "proxy")
-    assert attributes("GET", "/stats/summary", False) == ("get", "stats")
-    assert attributes("DELETE", "/logs/x", False) == ("delete", "log")
-    assert attributes("PUT", "/spec/", False) == ("update", "spec")
-    assert attributes("GET", "/healthz", False) == ("get", "proxy")
+    attrs = node_attributes("n1")
+
+    def of(method: str, path: str, websocket: bool = False) -> tuple[str, str]:
+        a = attrs({"type": "websocket" if websocket else "http", "method": method, "path": path})
+        assert (a.resource, a.name) == ("nodes", "n1")
+        return a.verb, a.subresource
+
+    assert of("GET", "/containerLogs/ns/p/c") == ("get", "proxy")
+    assert of("GET", "/exec/ns/p/c", websocket=True) == ("get", "proxy")
+    assert of("POST", "/exec/ns/p/c") == ("create", "proxy")
+    assert of("GET", "/metrics") == ("get", "metrics")
+    assert of("GET", "/metrics/cadvisor") == ("get", "metrics")
+    assert of("GET", "/metricsx") == ("get", "proxy")
+    assert of("GET", "/stats/summary") == ("get", "stats")
+    assert of("DELETE", "/logs/x") == ("delete", "log")
+    assert of("PUT", "/spec/") == ("update", "spec")
+    assert of("GET", "/healthz") == ("get", "proxy")
 
 
 class Clock:
@@ -249,7 +257,8 @@ async def test_decisions_are_cached_no_longer_than_their_ttl(shared_apiserver: A
     user, node = f"kt-cache-{uuid.uuid4().hex[:6]}", "kt-cache-node"
     clock = Clock()
     client = Client.from_kubeconfig(h.kubeconfig)
-    auth = KubeletAuth(client, node, clock=clock)
+    auth = DelegatedAuth(client, clock=clock)
+    proxy, metrics = Attrs("get", "nodes", "proxy", node), Attrs("get", "nodes", "metrics", node)
     caller = Caller(user, groups=("system:authenticated",))
     binding = cluster_role_binding(user, "system:kubelet-api-admin", {"kind": "User", "name": user})
     bindings = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
@@ -257,26 +266,26 @@ async def test_decisions_are_cached_no_longer_than_their_ttl(shared_apiserver: A
         with h.client(timeout=30) as admin:
             created(admin.post(bindings, json=binding))
             eventually(lambda: _sar_allows(admin, user, node), "the binding reaches the authorizer")
-            assert (await auth.authorize(caller, "get", "proxy")).code == 0
+            assert (await auth.authorize(caller, proxy)).code == 0
             assert auth.reviews == 1
             assert admin.delete(f"{bindings}/{user}").status_code == 200
             eventually(lambda: not _sar_allows(admin, user, node), "the removal reaches the authorizer")
             clock.now += 299  # still within the allowed TTL: the cached answer stands, nothing asked
-            assert (await auth.authorize(caller, "get", "proxy")).code == 0
+            assert (await auth.authorize(caller, proxy)).code == 0
             assert auth.reviews == 1
             clock.now += 2  # past 5 minutes: asked again, refused
-            denied = await auth.authorize(caller, "get", "proxy")
+            denied = await auth.authorize(caller, proxy)
             assert denied.code == 403 and auth.reviews == 2
             assert denied.message == f"Forbidden (user={user}, verb=get, resource=nodes, subresource=proxy)"
             # Granted again: the denial is cached for 30 s, then the new answer is seen.
             created(admin.post(bindings, json=binding))
             eventually(lambda: _sar_allows(admin, user, node), "the new binding reaches the authorizer")
             clock.now += 29
-            assert (await auth.authorize(caller, "get", "proxy")).code == 403 and auth.reviews == 2
+            assert (await auth.authorize(caller, proxy)).code == 403 and auth.reviews == 2
             clock.now += 2
-            assert (await auth.authorize(caller, "get", "proxy")).code == 0 and auth.reviews == 3
+            assert (await auth.authorize(caller, proxy)).code == 0 and auth.reviews == 3
             # Other attributes are their own entries.
-            assert (await auth.authorize(caller, "get", "metrics")).code == 0 and auth.reviews == 4
+            assert (await auth.authorize(caller, metrics)).code == 0 and auth.reviews == 4
     finally:
         with h.client(timeout=30) as admin:
             admin.delete(f"{bindings}/{user}")
