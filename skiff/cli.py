@@ -109,16 +109,27 @@ def apiserver(
 @click.option(
     "--metrics-port", type=int, default=10259, show_default=True, help="Serve /metrics here (0: do not)."
 )
-def scheduler(kubeconfig: str, config_file: str | None, metrics_port: int) -> None:
+@click.option("--tls-cert-file", default=None, help="/metrics serving certificate (default: self-signed).")
+@click.option("--tls-private-key-file", default=None, help="Its key (default: read from --tls-cert-file).")
+def scheduler(
+    kubeconfig: str,
+    config_file: str | None,
+    metrics_port: int,
+    tls_cert_file: str | None,
+    tls_private_key_file: str | None,
+) -> None:
     """Run the scheduler (kube-scheduler's semantics; a KubeSchedulerConfiguration YAML with --config)."""
     from skiff.client.kubeconfig import KubeconfigError
     from skiff.log import setup_logging
     from skiff.scheduler.config import ConfigError
     from skiff.scheduler.scheduler import run_scheduler
+    from skiff.serving import CertificateError
 
     setup_logging("scheduler")
     try:
-        code = run_scheduler(kubeconfig, config_file, metrics_port)
+        code = run_scheduler(kubeconfig, config_file, metrics_port, tls_cert_file, tls_private_key_file)
+    except CertificateError as e:
+        raise UserError(str(e)) from None
     except (ConfigError, KubeconfigError) as e:
         raise UserError(
             f"{config_file if isinstance(e, ConfigError) and config_file else kubeconfig}: {e}"

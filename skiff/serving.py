@@ -28,6 +28,10 @@ from skiff.tlspeer import PeerHttpProtocol, PeerWebSocketProtocol
 log = logging.getLogger("skiff.serving")
 
 
+class CertificateError(ValueError):
+    """A serving certificate or key file that cannot be used (one readable line)."""
+
+
 def self_signed(name: str, hosts: Sequence[str]) -> tuple[bytes, bytes]:
     """(certificate chain PEM, key PEM): a serving certificate for ``hosts`` signed by a throwaway CA
     named after ``name`` and the time, as Kubernetes' kubelet makes its own."""
@@ -49,7 +53,7 @@ def serving_context(
         try:
             ctx.load_cert_chain(cert_file, key_file or cert_file)
         except (OSError, ssl.SSLError) as e:
-            raise ValueError(f"--tls-cert-file {cert_file}: {e}") from None
+            raise CertificateError(f"--tls-cert-file {cert_file}: {e}") from None
     else:
         chain, key = self_signed(name, hosts)
         load_cert_chain(ctx, chain, key)

@@ -226,12 +226,15 @@ class Cluster:
             ]
             self._component(f"controller-manager{suffix}", *cm_args).start()
         scheduler_kubeconfig = self._identity("scheduler", "system:kube-scheduler")
+        # /metrics over HTTPS that clients verify with the cluster CA (the schedulers serve on loopback).
+        scheduler_pem = certs.component_serving_pem(self.spec.data_dir, "scheduler", "kube-scheduler", [], [])
         for i in range(1, replicas + 1):
             suffix = f"-{i}" if replicas > 1 else ""
             port = free_port()
             args = ["scheduler", "--kubeconfig", scheduler_kubeconfig, "--metrics-port", str(port)]
+            args += ["--tls-cert-file", str(scheduler_pem)]
             self._component(f"scheduler{suffix}", *args, *extra.get("scheduler", [])).start()
-            self.metrics.append(f"http://127.0.0.1:{port}/metrics (scheduler{suffix})")
+            self.metrics.append(f"https://127.0.0.1:{port}/metrics (scheduler{suffix})")
         for node in self._node_names(runtime):
             if runtime == "hollow":
                 # One process hosts every hollow node, so no single node identity fits it.

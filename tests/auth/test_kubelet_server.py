@@ -43,7 +43,9 @@ EXEC = "/exec/default/{pod}/main?command=echo&command=hi&stdout=true"
 PROTOCOLS: Any = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
 
 
-class Node:
+class Target:
+    """A component's HTTPS server (a kubelet's, the scheduler's metrics) and how to call it."""
+
     def __init__(self, handle: APIServerHandle, name: str, port: int, pod: str) -> None:
         self.handle = handle
         self.name = name
@@ -79,7 +81,7 @@ class Node:
 
 
 @pytest.fixture(scope="module")
-def node(shared_apiserver: APIServerHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+def node(shared_apiserver: APIServerHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     h = shared_apiserver
     name = f"kt-{uuid.uuid4().hex[:6]}"
     tmp = tmp_path_factory.mktemp("kubelet-server")
@@ -105,7 +107,7 @@ def node(shared_apiserver: APIServerHandle, tmp_path_factory: pytest.TempPathFac
         pod = f"p-{name}"
         k("apply", "-f", "-", input=POD.replace("NAME", pod).replace("NODE", name))
         k("wait", "--for=condition=Ready", f"pod/{pod}", "--timeout=60s")
-        yield Node(h, name, port, pod)
+        yield Target(h, name, port, pod)
         k.run("delete", "pod", pod, "--grace-period=0", "--force", check=False)
         k.run("delete", "node", name, check=False)
     finally:
@@ -113,11 +115,11 @@ def node(shared_apiserver: APIServerHandle, tmp_path_factory: pytest.TempPathFac
         log.close()
 
 
-def logs_path(node: Node) -> str:
+def logs_path(node: Target) -> str:
     return f"/containerLogs/default/{node.pod}/main"
 
 
-async def test_anonymous_is_401_everywhere(node: Node) -> None:
+async def test_anonymous_is_401_everywhere(node: Target) -> None:
     anon = node.context()
     for path in (logs_path(node), "/metrics", "/healthz", "/stats/summary"):
         r = node.get(path, anon)
@@ -128,7 +130,7 @@ async def test_anonymous_is_401_everywhere(node: Node) -> None:
     assert (await node.exec(anon, token="not-a-token"))[0] == 401
 
 
-async def test_certificate_of_another_ca_is_refused_in_the_handshake(node: Node, tmp_path: Path) -> None:
+async def test_certificate_of_another_ca_is_refused_in_the_handshake(node: Target, tmp_path: Path) -> None:
     ca_cert, ca_key = pki.create_ca("elsewhere")
     cert, key = pki.sign(ca_cert, ca_key, "kubernetes-admin", ["system:masters"])
     (tmp_path / "forged.pem").write_bytes(key + cert)
@@ -138,7 +140,7 @@ async def test_certificate_of_another_ca_is_refused_in_the_handshake(node: Node,
         node.get(logs_path(node), ctx)
 
 
-async def test_user_without_nodes_proxy_is_403(node: Node) -> None:
+async def test_user_without_nodes_proxy_is_403(node: Target) -> None:
     jane = node.context("kt-jane", ("devs",))
     r = node.get(logs_path(node), jane)
     assert r.status_code == 403
@@ -149,7 +151,7 @@ async def test_user_without_nodes_proxy_is_403(node: Node) -> None:
     assert r.status_code == 403 and "subresource=metrics" in r.text
 
 
-async def test_service_account_token_is_reviewed_and_authorized(node: Node) -> None:
+async def test_service_account_token_is_reviewed_and_authorized(node: Target) -> None:
     h = node.handle
     sa = f"robot-{uuid.uuid4().hex[:6]}"
     with h.client(timeout=30) as admin:
@@ -177,7 +179,7 @@ async def test_service_account_token_is_reviewed_and_authorized(node: Node) -> N
     assert node.get(logs_path(node), anon, token=token).status_code == 403
 
 
-async def test_admin_certificate_directly(node: Node) -> None:
+async def test_admin_certificate_directly(node: Target) -> None:
     admin = node.context("kubernetes-admin", ("system:masters",))
     r = eventually(lambda: (resp := node.get(logs_path(node), admin)).text and resp, "logs")
     assert r.status_code == 200 and r.text.startswith("hello\n")
@@ -185,7 +187,7 @@ async def test_admin_certificate_directly(node: Node) -> None:
     assert await node.exec(admin) == (101, "hi\n")
 
 
-async def test_admin_through_the_api_server(node: Node, tmp_path: Path) -> None:
+async def test_admin_through_the_api_server(node: Target, tmp_path: Path) -> None:
     """The API server reaches the kubelet as kube-apiserver-kubelet-client (system:kubelet-api-admin);
     the kubelet, as system:node:NODE, may ask the API server about it."""
     k = Kubectl(node.handle.kubeconfig, tmp_path / "cache")
@@ -195,7 +197,7 @@ async def test_admin_through_the_api_server(node: Node, tmp_path: Path) -> None:
     assert res.returncode == 3
 
 
-async def test_nobody_else_reaches_the_kubelet_through_the_api_server(node: Node, tmp_path: Path) -> None:
+async def test_nobody_else_reaches_the_kubelet_through_the_api_server(node: Target, tmp_path: Path) -> None:
     """A user with pods/log in the API but the kubelet refusing the API server would be a 403 passed
     on; here the API server's own RBAC refuses first (pods/log is not granted)."""
     cfg = kubeconfigs.for_user(node.handle.data_dir, node.handle.url, "kt-nolog", [], "kt-nolog")
@@ -290,3 +292,42 @@ async def test_decisions_are_cached_no_longer_than_their_ttl(shared_apiserver: A
         with h.client(timeout=30) as admin:
             admin.delete(f"{bindings}/{user}")
         await client.aclose()
+
+
+def test_scheduler_metrics_are_authenticated_and_authorized(
+    apiserver: APIServerHandle, tmp_path: Path
+) -> None:
+    """`skiff scheduler` (as system:kube-scheduler, with a serving certificate from the cluster CA)
+    serves /metrics over HTTPS to whoever may `get` the non-resource path /metrics."""
+    h = apiserver
+    kubeconfig = kubeconfigs.write(
+        tmp_path / "scheduler.kubeconfig",
+        kubeconfigs.for_user(h.data_dir, h.url, "system:kube-scheduler", []),
+    )
+    pem = certs.component_serving_pem(h.data_dir, "scheduler", "kube-scheduler", [], [])
+    port = free_port()
+    args = ["--kubeconfig", kubeconfig, "--metrics-port", str(port), "--tls-cert-file", str(pem)]
+    with (tmp_path / "scheduler.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "skiff", "scheduler", *args], stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        metrics = Target(h, "", port, "")
+        anon = metrics.context()
+        first = eventually(lambda: _answer(metrics, anon), "the scheduler serves /metrics")
+        assert (first.status_code, first.text) == (401, "Unauthorized\n")
+        r = metrics.get("/metrics", metrics.context("kt-jane", ("devs",)))
+        assert (r.status_code, r.text) == (403, "Forbidden (user=kt-jane, verb=get, path=/metrics)\n")
+        r = metrics.get("/metrics", metrics.context("kt-prometheus", ("system:monitoring",)))
+        assert r.status_code == 200 and "scheduler_schedule_attempts_total" in r.text
+        r = metrics.get("/metrics", metrics.context("kubernetes-admin", ("system:masters",)))
+        assert r.status_code == 200
+    finally:
+        stop_process(proc, 15)
+
+
+def _answer(node: Target, ctx: ssl.SSLContext) -> httpx.Response | None:
+    try:
+        return node.get("/metrics", ctx)
+    except httpx.ConnectError:
+        return None

@@ -179,15 +179,25 @@ def kubelet_client_pem(data_dir: str | os.PathLike[str]) -> Path:
     return pki_dir(data_dir) / "apiserver-kubelet-client.pem"
 
 
-def kubelet_serving_pem(data_dir: str | os.PathLike[str], node: str, hosts: Sequence[str]) -> Path:
-    """DATA_DIR/pki/kubelet-NODE-serving.pem: the kubelet's serving certificate (key then certificate)
-    for the node's addresses ``hosts`` (plus 127.0.0.1 and localhost), signed by the cluster CA, so the
-    API server can verify whom it reaches. Created or renewed when needed."""
+def component_serving_pem(
+    data_dir: str | os.PathLike[str], name: str, cn: str, orgs: Sequence[str], hosts: Sequence[str]
+) -> Path:
+    """DATA_DIR/pki/NAME-serving.pem: a component's serving certificate (key then certificate) for
+    ``hosts`` plus 127.0.0.1 and localhost, signed by the cluster CA so that its clients can verify it.
+    Created or renewed when needed."""
     ca = load_or_create_ca(data_dir)
-    names = list(dict.fromkeys([*hosts, node, "127.0.0.1", "localhost"]))
+    names = list(dict.fromkeys([*hosts, "127.0.0.1", "localhost"]))
     with locked(data_dir) as d:
-        path = d / f"kubelet-{node}-serving.pem"
+        path = d / f"{name}-serving.pem"
         if not _still_good(path, names):
-            cert, key = issue(ca, f"system:node:{node}", ["system:nodes"], hosts=names)
+            cert, key = issue(ca, cn, orgs, hosts=names)
             write_private(path, key + cert)
         return path
+
+
+def kubelet_serving_pem(data_dir: str | os.PathLike[str], node: str, hosts: Sequence[str]) -> Path:
+    """DATA_DIR/pki/kubelet-NODE-serving.pem for the node's addresses ``hosts`` and its name: the API
+    server verifies whom it reaches for logs and exec."""
+    return component_serving_pem(
+        data_dir, f"kubelet-{node}", f"system:node:{node}", ["system:nodes"], [*hosts, node]
+    )
