@@ -602,7 +602,7 @@ def run_scheduler(
     if metrics_port:
         from .metrics_server import metrics_server
 
-        server = metrics_server(Client(kc), tls_cert_file, tls_key_file)  # bad files: ValueError now
+        server = metrics_server(Client(kc), tls_cert_file, tls_key_file)  # a bad file fails here, at once
 
     async def go() -> int:
         client = Client(kc, max_connections=64)
