@@ -226,6 +226,15 @@ def cluster_roles() -> list[Obj]:
                 rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
             ],
         ),
+        # For servers that delegate authentication and authorization to the API server (bound to
+        # nobody by default, as in Kubernetes; skiff's components have these rules in their own roles).
+        cluster_role(
+            "system:auth-delegator",
+            [
+                rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
+                rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
+            ],
+        ),
         # Everything of the kubelet API (Kubernetes' bootstrap role, bound here to the API server's
         # kubelet-client identity, which kubeadm-made clusters bind by hand).
         cluster_role(
