@@ -220,6 +220,12 @@ def cluster_roles() -> list[Obj]:
                 rule([*READ, "delete"], [""], ["pods"]),
                 rule(["patch", "update"], [""], ["pods/status"]),
                 rule(READ, [""], ["namespaces"]),
+                # namespace controller: discovery, then every namespaced object of a namespace being
+                # deleted; its phase and conditions, then its finalizer
+                rule(["delete", "deletecollection", *READ], ["*"], ["*"]),
+                rule(["update"], [""], ["namespaces/finalize", "namespaces/status"]),
+                # service accounts controller: the `default` ServiceAccount of every namespace
+                rule(["create"], [""], ["serviceaccounts"]),
                 rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
                 rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
             ],
