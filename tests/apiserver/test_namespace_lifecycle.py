@@ -69,7 +69,12 @@ def test_delete_marks_the_namespace_terminating_and_refuses_new_content(
     assert c.get(f"{base}/after").status_code == 404  # nothing written
     sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "late"}}
     assert c.post(f"/api/v1/namespaces/{ns}/serviceaccounts", json=sa).status_code == 403
-    binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "before"}, "target": {"name": "n1"}}
+    binding = {
+        "apiVersion": "v1",
+        "kind": "Binding",
+        "metadata": {"name": "before"},
+        "target": {"name": "n1"},
+    }
     assert c.post(f"{base}/before/binding", json=binding).status_code == 403
     # What exists can still change and be deleted.
     patched = c.patch(
@@ -139,7 +144,9 @@ def test_official_client_sees_termination(shared_apiserver: APIServerHandle, ns:
     assert api.read_namespace(ns).status.phase == "Terminating"
     body = kubernetes.client.V1Pod(
         metadata=kubernetes.client.V1ObjectMeta(name="p"),
-        spec=kubernetes.client.V1PodSpec(containers=[kubernetes.client.V1Container(name="c", image="busybox")]),
+        spec=kubernetes.client.V1PodSpec(
+            containers=[kubernetes.client.V1Container(name="c", image="busybox")]
+        ),
     )
     with pytest.raises(kubernetes.client.ApiException) as e:
         api.create_namespaced_pod(ns, body)
