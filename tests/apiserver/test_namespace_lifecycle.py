@@ -3,28 +3,15 @@ Terminating, NamespaceLifecycle refuses new content in it, the finalize subresou
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import kubernetes
 import pytest
 
-from tests.apiserver.helpers import Kubectl, make_namespace, pod, unique
+# Fixtures c (an admin httpx client of the shared API server) and ns: tests/apiserver/conftest.py.
+from tests.apiserver.helpers import Kubectl, pod
 from tests.fixtures.apiserver import APIServerHandle
-
-
-@pytest.fixture
-def c(shared_apiserver: APIServerHandle) -> Iterator[httpx.Client]:
-    with shared_apiserver.client(timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-def ns(c: httpx.Client) -> str:
-    name = unique("nsl")
-    make_namespace(c, name)
-    return name
 
 
 def finalize(c: httpx.Client, ns: str, finalizers: list[str]) -> httpx.Response:

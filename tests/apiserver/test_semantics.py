@@ -4,30 +4,15 @@ events in two API groups, tables for every kind, bookmarks, deletecollection, na
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.apiserver.helpers import Kubectl, make_namespace, pod, unique
+from tests.apiserver.helpers import Kubectl, pod, unique
 from tests.fixtures.apiserver import APIServerHandle
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
-
-
-@pytest.fixture
-def c(shared_apiserver: APIServerHandle) -> Iterator[httpx.Client]:
-    with shared_apiserver.client(timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-def ns(c: httpx.Client) -> str:
-    name = unique("sem")
-    make_namespace(c, name)
-    return name
 
 
 def test_pod_defaults(c: httpx.Client, ns: str) -> None:
