@@ -231,7 +231,10 @@ class Duration(click.ParamType):
 @cli.command("controller-manager")
 @click.option("--kubeconfig", required=True)
 @click.option(
-    "--controllers", default="nodelifecycle,podgc", show_default=True, help="Comma-separated controllers."
+    "--controllers",
+    default="nodelifecycle,podgc,namespace,serviceaccount",
+    show_default=True,
+    help="Comma-separated controllers.",
 )
 @click.option("--node-monitor-period", type=Duration(), default="5s", show_default=True)
 @click.option("--node-monitor-grace-period", type=Duration(), default="40s", show_default=True)
@@ -267,7 +270,7 @@ def controller_manager(
     leader_elect_renew_deadline: float,
     leader_elect_retry_period: float,
 ) -> None:
-    """Run the controllers (node lifecycle, pod GC), leader-elected."""
+    """Run the controllers (node lifecycle, pod GC, namespace, service accounts), leader-elected."""
     from skiff.client.kubeconfig import KubeconfigError, load_kubeconfig
     from skiff.controllers.manager import ALL_CONTROLLERS, Options, run_controller_manager
     from skiff.log import setup_logging

@@ -306,7 +306,7 @@ class API:
             else:
                 raise errors.method_not_allowed()
         elif method == "PUT":
-            if r.name is None or r.sub not in (None, "status") or "update" not in info.verbs:
+            if r.name is None or r.sub not in (None, "status", "finalize") or "update" not in info.verbs:
                 raise errors.method_not_allowed()
             resp = await h.update(r, request, out, body, warnings)
         elif method == "PATCH":

@@ -9,8 +9,9 @@ same store, so resourceVersions (store revisions) are the same everywhere.
 Each watcher with a selector has a bounded queue. Delivering an event only appends to queues; a
 watcher whose queue overflows is ended with a 410 (its client relists), so a slow reader never blocks
 the others. Watchers without a selector (informers, the scheduler's and controllers' watches) share a
-Feed per namespace instead: one log of changes, one flush per COALESCE seconds that wakes them all,
-and one encoded chunk per flush that every one of them sends (200 watchers cost one append per event,
+Feed per namespace instead: one log of changes, one flush that wakes them all (at most every
+FEED_MIN_INTERVAL to COALESCE seconds, longer as writing a flush to every watcher takes longer), and
+one encoded chunk per flush that every one of them sends (200 watchers cost one append per event,
 not 200).
 """
 
@@ -38,7 +39,13 @@ WATCHER_QUEUE = int(os.environ.get("SKIFF_WATCHER_QUEUE", "20000"))
 # A busy watch writes at most once per COALESCE seconds: one socket write then carries every event
 # that arrived meanwhile (writes, not bytes, are what cost with hundreds of watchers). An idle watch
 # still gets its first event at once.
-COALESCE = 0.05
+COALESCE = float(os.environ.get("SKIFF_WATCH_COALESCE", "0.05"))
+# A busy feed flushes again FEED_BUSY_FACTOR times as long after a flush as its watchers took to
+# take that flush (so writing to them keeps at most half of the event loop), within
+# FEED_MIN_INTERVAL..COALESCE: a few watchers get events within ~10 ms, hundreds in larger, cheaper
+# batches, and a loaded machine (slower flushes) batches more by itself.
+FEED_MIN_INTERVAL = float(os.environ.get("SKIFF_WATCH_FEED_MIN_INTERVAL", "0.01"))
+FEED_BUSY_FACTOR = 2.0
 
 Obj = dict[str, Any]
 
@@ -127,9 +134,10 @@ class Watcher:
 class Feed:
     """The changes of one resource in one namespace (None: all), for watchers without a selector.
 
-    Changes are appended to ``log``; a flush (at once when the feed was idle, else COALESCE after the
-    last one) publishes them up to ``flushed`` and wakes every watcher. Watchers that read together
-    send the same bytes: ``chunk`` joins the lines of a range once per flush."""
+    Changes are appended to ``log``; a flush (at once when the feed was idle, else ``interval`` after
+    the last one) publishes them up to ``flushed`` and wakes every watcher. Watchers that read together
+    send the same bytes: ``chunk`` joins the lines of a range once per flush. ``interval`` follows how
+    long the watchers took to take the last flush (``unread`` counts those that have not yet)."""
 
     def __init__(self, namespace: str | None, render: Callable[[Change], bytes]) -> None:
         self.namespace = namespace
@@ -139,6 +147,8 @@ class Feed:
         self.flushed = 0  # absolute index up to which watchers may read
         self.watchers: set[Watcher] = set()
         self.last_flush = -COALESCE
+        self.interval = FEED_MIN_INTERVAL
+        self.unread = 0
         self.timer: asyncio.TimerHandle | asyncio.Handle | None = None
         self.chunks: dict[tuple[int, int], bytes] = {}
 
@@ -155,7 +165,7 @@ class Feed:
         self.log.append(ch)
         if self.timer is None:
             loop = asyncio.get_running_loop()
-            delay = self.last_flush + COALESCE - loop.time()
+            delay = self.last_flush + self.interval - loop.time()
             # call_soon: the rest of the store's batch joins this flush.
             self.timer = loop.call_soon(self.flush) if delay <= 0 else loop.call_later(delay, self.flush)
 
@@ -164,6 +174,7 @@ class Feed:
         self.last_flush = asyncio.get_running_loop().time()
         self.flushed = self.head
         self.chunks.clear()
+        self.unread = len(self.watchers)
         for w in self.watchers:
             w.wake.set()
         if len(self.log) > WATCHER_QUEUE + min(WATCHER_QUEUE, 1024):
@@ -190,6 +201,12 @@ class Feed:
             w.end("the watch fell too far behind; relist and watch again")
             return None
         w.cursor = end
+        if end == self.flushed:
+            self.unread -= 1
+            if self.unread == 0:
+                # Every watcher has its chunk (each wrote the previous one before asking again).
+                busy = asyncio.get_running_loop().time() - self.last_flush
+                self.interval = min(COALESCE, max(FEED_MIN_INTERVAL, FEED_BUSY_FACTOR * busy))
         chunk = self.chunks.get((start, end))
         if chunk is None:
             render = self.render

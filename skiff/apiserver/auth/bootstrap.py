@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from skiff.api import kinds
 from skiff.api.rbac import AUTOUPDATE
 from skiff.apiserver.storage import encode_for_store
 from skiff.apiserver.timeutil import now_rfc3339
@@ -222,6 +223,12 @@ def cluster_roles() -> list[Obj]:
                 rule([*READ, "delete"], [""], ["pods"]),
                 rule(["patch", "update"], [""], ["pods/status"]),
                 rule(READ, [""], ["namespaces"]),
+                # namespace controller: every namespaced object of a namespace being deleted; its
+                # phase and conditions, then its finalizer
+                *_namespaced_content(),
+                rule(["update"], [""], ["namespaces/finalize", "namespaces/status"]),
+                # service accounts controller: the `default` ServiceAccount of every namespace
+                rule(["create"], [""], ["serviceaccounts"]),
                 rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
                 rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
             ],
@@ -262,6 +269,16 @@ def cluster_roles() -> list[Obj]:
             ],
         ),
     ]
+
+
+def _namespaced_content() -> list[Obj]:
+    """Read and delete every namespaced kind served that can be listed and deleted (by group): what
+    the namespace controller empties, and no more (no cluster-scoped kind, unlike a "*" rule)."""
+    by_group: dict[str, list[str]] = {}
+    for k in kinds.KINDS:
+        if k.namespaced and "list" in k.verbs and ("delete" in k.verbs or "deletecollection" in k.verbs):
+            by_group.setdefault(k.group, []).append(k.plural)
+    return [rule(["delete", "deletecollection", *READ], [g], sorted(set(p))) for g, p in by_group.items()]
 
 
 def cluster_role_bindings() -> list[Obj]:
