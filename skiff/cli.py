@@ -109,16 +109,27 @@ def apiserver(
 @click.option(
     "--metrics-port", type=int, default=10259, show_default=True, help="Serve /metrics here (0: do not)."
 )
-def scheduler(kubeconfig: str, config_file: str | None, metrics_port: int) -> None:
+@click.option("--tls-cert-file", default=None, help="/metrics serving certificate (default: self-signed).")
+@click.option("--tls-private-key-file", default=None, help="Its key (default: read from --tls-cert-file).")
+def scheduler(
+    kubeconfig: str,
+    config_file: str | None,
+    metrics_port: int,
+    tls_cert_file: str | None,
+    tls_private_key_file: str | None,
+) -> None:
     """Run the scheduler (kube-scheduler's semantics; a KubeSchedulerConfiguration YAML with --config)."""
     from skiff.client.kubeconfig import KubeconfigError
     from skiff.log import setup_logging
     from skiff.scheduler.config import ConfigError
     from skiff.scheduler.scheduler import run_scheduler
+    from skiff.serving import CertificateError
 
     setup_logging("scheduler")
     try:
-        code = run_scheduler(kubeconfig, config_file, metrics_port)
+        code = run_scheduler(kubeconfig, config_file, metrics_port, tls_cert_file, tls_private_key_file)
+    except CertificateError as e:
+        raise UserError(str(e)) from None
     except (ConfigError, KubeconfigError) as e:
         raise UserError(
             f"{config_file if isinstance(e, ConfigError) and config_file else kubeconfig}: {e}"
@@ -136,10 +147,16 @@ def scheduler(kubeconfig: str, config_file: str | None, metrics_port: int) -> No
 @click.option(
     "--capacity", default=None, help="Declared capacity instead of the machine's: cpu=4,memory=8Gi,pods=110"
 )
-@click.option("--port", type=int, default=10250, show_default=True, help="Port of the logs/exec server.")
+@click.option("--port", type=int, default=10250, show_default=True, help="HTTPS port (logs, exec, metrics).")
 @click.option("--address", default=None, help="The node's InternalIP (default: the default route's source).")
 @click.option("--manifests", default=None, help="Directory of static pod manifests.")
 @click.option("--root-dir", default=None, help="process runtime: where container records and logs live.")
+@click.option(
+    "--tls-cert-file",
+    default=None,
+    help="Serving certificate (PEM; may hold the key too). Default: a self-signed one made at start.",
+)
+@click.option("--tls-private-key-file", default=None, help="Its key (default: read from --tls-cert-file).")
 def kubelet(
     kubeconfig: str,
     node_name: str,
@@ -150,6 +167,8 @@ def kubelet(
     address: str | None,
     manifests: str | None,
     root_dir: str | None,
+    tls_cert_file: str | None,
+    tls_private_key_file: str | None,
 ) -> None:
     """Run a kubelet (or, with --runtime hollow --count N, N hollow ones)."""
     from skiff.kubelet.main import KubeletOptions
@@ -171,6 +190,8 @@ def kubelet(
                 address=address,
                 manifests=manifests,
                 root_dir=root_dir,
+                tls_cert_file=tls_cert_file,
+                tls_private_key_file=tls_private_key_file,
             )
         )
     except ValueError as exc:
@@ -210,7 +231,10 @@ class Duration(click.ParamType):
 @cli.command("controller-manager")
 @click.option("--kubeconfig", required=True)
 @click.option(
-    "--controllers", default="nodelifecycle,podgc", show_default=True, help="Comma-separated controllers."
+    "--controllers",
+    default="nodelifecycle,podgc,namespace,serviceaccount",
+    show_default=True,
+    help="Comma-separated controllers.",
 )
 @click.option("--node-monitor-period", type=Duration(), default="5s", show_default=True)
 @click.option("--node-monitor-grace-period", type=Duration(), default="40s", show_default=True)
@@ -246,7 +270,7 @@ def controller_manager(
     leader_elect_renew_deadline: float,
     leader_elect_retry_period: float,
 ) -> None:
-    """Run the controllers (node lifecycle, pod GC), leader-elected."""
+    """Run the controllers (node lifecycle, pod GC, namespace, service accounts), leader-elected."""
     from skiff.client.kubeconfig import KubeconfigError, load_kubeconfig
     from skiff.controllers.manager import ALL_CONTROLLERS, Options, run_controller_manager
     from skiff.log import setup_logging

@@ -1,14 +1,13 @@
 """Prometheus metrics of every component, named as Kubernetes names them where it has the same metric.
 
-Each process has one registry (prometheus_client's default). The API server serves it at /metrics on
-its own port; the scheduler, kubelet and controller-manager call ``serve(port)`` for a small HTTP
-endpoint of their own.
+Each process has one registry (prometheus_client's default), served by ``exposition()``: the API
+server at /metrics on its own port, the kubelet on its HTTPS server, the scheduler on --metrics-port
+(skiff/serving.py; authenticated and authorized).
 """
 
 from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
-from prometheus_client import start_http_server as _start_http_server
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -50,8 +49,3 @@ kubelet_running_pods = Gauge("kubelet_running_pods", "Pods with a running sandbo
 def exposition() -> tuple[bytes, str]:
     """The text exposition of every metric of this process and its content type."""
     return generate_latest(), CONTENT_TYPE_LATEST
-
-
-def serve(port: int, addr: str = "127.0.0.1") -> None:
-    """Serves /metrics on its own port from a daemon thread (components without an HTTP server)."""
-    _start_http_server(port, addr=addr)

@@ -26,7 +26,8 @@ from typing import IO
 
 import httpx
 
-from skiff.apiserver.auth import kubeconfigs
+from skiff.apiserver.auth import certs, kubeconfigs
+from skiff.kubelet.node import host_address
 
 READY_TIMEOUT_S = 30.0
 STOP_GRACE_S = 5.0
@@ -183,7 +184,7 @@ class Cluster:
         self.start_agents(runtime)
         self.say("started: " + ", ".join(c.name for c in self.components))
         self.say(f"logs: {self.spec.data_dir / 'logs'}")
-        self.say("metrics: " + ", ".join(self.metrics) + ", kubelets on their node ports")
+        self.say("metrics: " + ", ".join(self.metrics) + ", kubelets on their node ports (https)")
         self.say(f"export KUBECONFIG={self.kubeconfig}")
         self.say(f"dashboard: {self._write_dashboard_url()}")
 
@@ -225,12 +226,15 @@ class Cluster:
             ]
             self._component(f"controller-manager{suffix}", *cm_args).start()
         scheduler_kubeconfig = self._identity("scheduler", "system:kube-scheduler")
+        # /metrics over HTTPS that clients verify with the cluster CA (the schedulers serve on loopback).
+        scheduler_pem = certs.component_serving_pem(self.spec.data_dir, "scheduler", "kube-scheduler", [], [])
         for i in range(1, replicas + 1):
             suffix = f"-{i}" if replicas > 1 else ""
             port = free_port()
             args = ["scheduler", "--kubeconfig", scheduler_kubeconfig, "--metrics-port", str(port)]
+            args += ["--tls-cert-file", str(scheduler_pem)]
             self._component(f"scheduler{suffix}", *args, *extra.get("scheduler", [])).start()
-            self.metrics.append(f"http://127.0.0.1:{port}/metrics (scheduler{suffix})")
+            self.metrics.append(f"https://127.0.0.1:{port}/metrics (scheduler{suffix})")
         for node in self._node_names(runtime):
             if runtime == "hollow":
                 # One process hosts every hollow node, so no single node identity fits it.
@@ -239,6 +243,8 @@ class Cluster:
                 node_kubeconfig = self._identity(f"kubelet-{node}", f"system:node:{node}", "system:nodes")
             args = ["kubelet", "--kubeconfig", node_kubeconfig, "--node-name", node]
             args += ["--runtime", runtime, "--port", str(free_port())]
+            if runtime != "hollow":  # hollow nodes serve nothing
+                args += self._kubelet_tls(node)
             if runtime == "hollow":
                 args += ["--count", str(self.spec.nodes)]
             args += ["--manifests", str(self.spec.data_dir / "manifests" / node)]
@@ -252,6 +258,13 @@ class Cluster:
         """Where clients reach the API (the balancer with --ha)."""
         host = "127.0.0.1" if self.spec.bind in ("0.0.0.0", "", "::") else self.spec.bind
         return f"https://{host}:{self.spec.port}"
+
+    def _kubelet_tls(self, node: str) -> list[str]:
+        """The node's address and a serving certificate for it from the cluster CA (the API server
+        verifies whom it reaches for logs and exec)."""
+        address = host_address()
+        pem = certs.kubelet_serving_pem(self.spec.data_dir, node, [address])
+        return ["--address", address, "--tls-cert-file", str(pem)]
 
     def _identity(self, name: str, user: str, *groups: str) -> str:
         """DATA_DIR/NAME.kubeconfig: a client certificate for ``user`` in ``groups`` from the cluster CA."""

@@ -7,6 +7,7 @@ Resource URLs: /api/v1/... and /apis/GROUP/VERSION/... followed by ``PLURAL[/NAM
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -85,6 +86,7 @@ class API:
         self.limits: Limits | None = None
         self.authenticator: Authenticator | None = None  # for TokenReview
         self.sa_tokens: ServiceAccountTokens | None = None  # for TokenRequest
+        self.kubelet_tls: ssl.SSLContext | None = None  # towards kubelets (logs, exec): proxy.py
         self.authz = Authorizer(handlers.cache, self._lookup)
         self.aggregator = Aggregator(handlers.store, handlers.cache, self.authz.rbac)
         handlers.admit_write = self._admit_write
@@ -247,7 +249,7 @@ class API:
         h = self.h
         if r.sub in ("log", "exec"):
             if r.sub == "log" and method == "GET":
-                return await proxy.logs(h, r, request)
+                return await proxy.logs(h, r, request, self.kubelet_tls)
             raise errors.method_not_allowed()
         out = negotiate.output_for(request)
         body: Any = None
@@ -304,7 +306,7 @@ class API:
             else:
                 raise errors.method_not_allowed()
         elif method == "PUT":
-            if r.name is None or r.sub not in (None, "status") or "update" not in info.verbs:
+            if r.name is None or r.sub not in (None, "status", "finalize") or "update" not in info.verbs:
                 raise errors.method_not_allowed()
             resp = await h.update(r, request, out, body, warnings)
         elif method == "PATCH":

@@ -118,6 +118,25 @@ class NamespaceStrategy(Strategy):
         f["status.phase"] = _s(_get(obj, "status", "phase"))
         return f
 
+    def prepare_update(self, new: Obj, old: Obj) -> None:
+        """Status and spec.finalizers are not the main resource's to change (finalize changes the
+        latter)."""
+        super().prepare_update(new, old)
+        old_fin = _get(old, "spec", "finalizers")
+        spec = new.get("spec")
+        if not isinstance(spec, dict):
+            spec = new["spec"] = {}
+        if old_fin is None:
+            spec.pop("finalizers", None)
+        else:
+            spec["finalizers"] = old_fin
+        if not spec and "spec" not in old:
+            new.pop("spec")
+
+    def prepare_finalize_update(self, new: Obj, old: Obj) -> None:
+        """PUT namespaces/NAME/finalize: everything but status, which stays as stored."""
+        Strategy.prepare_update(self, new, old)
+
     def columns(self) -> list[dict[str, Any]]:
         return [name_column(), column("Status", "string", "The status of the namespace"), age_column()]
 
@@ -345,8 +364,8 @@ STRATEGIES: dict[tuple[str, str], Strategy] = {
     ("authorization.k8s.io", "selfsubjectrulesreviews"): ReviewStrategy(),
     ("authorization.k8s.io", "localsubjectaccessreviews"): ReviewStrategy(),
 }
-# Subresources served by this API server (namespaces/finalize is not).
-SERVED_SUBRESOURCES = {"status", "binding", "eviction", "log", "exec", "token"}
+# Subresources served by this API server.
+SERVED_SUBRESOURCES = {"status", "binding", "eviction", "log", "exec", "token", "finalize"}
 
 
 def build() -> list[ResourceInfo]:

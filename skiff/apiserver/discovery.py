@@ -70,6 +70,7 @@ _SUB_VERBS = {
     "eviction": ["create"],
     "log": ["get"],
     "exec": ["create", "get"],
+    "finalize": ["update"],
 }
 _SUB_GROUP = {"eviction": ("policy", "v1")}
 

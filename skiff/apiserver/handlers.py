@@ -14,7 +14,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from skiff.apiserver import admission, errors, negotiate, query, serviceaccounts
+from skiff.apiserver import admission, errors, namespaces, negotiate, query, serviceaccounts
 from skiff.apiserver.cache import WatchCache, decode
 from skiff.apiserver.negotiate import Output
 from skiff.apiserver.patch import apply as managed
@@ -34,7 +34,6 @@ from skiff.store import CompactedError, ConflictError, FutureRevisionError, KeyN
 # How long a consistent read waits for the watch cache to reach the store's revision before it reads
 # the store itself (the cache never reaches it when another program wrote keys outside /registry/).
 CONSISTENT_WAIT = 0.25
-PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
 
 
 class Route:
@@ -301,7 +300,8 @@ class Handlers:
         if self.admit_write is not None:
             await self.admit_write(request.scope, info, obj, None)
         if info.namespaced:
-            await self.require_namespace(meta.get("namespace") or "")
+            ns = await self.require_namespace(meta.get("namespace") or "")
+            namespaces.admit_create(info, ns, str(meta.get("name") or ""))
         fill_new_metadata(obj)
         obj = self.to_stored(info, obj)
         # Admission (pod priority) first: its fields are validated with the rest.
@@ -320,13 +320,18 @@ class Handlers:
         dry = request.query_params.get("dryRun") == "All"
         return await self.storage.create(info, obj, dry)
 
-    async def require_namespace(self, ns: str) -> None:
+    async def require_namespace(self, ns: str) -> Obj:
+        """The namespace (the watch cache's copy, else the store's); 404 when there is none."""
         if not ns:
             raise errors.bad_request("a namespace is required for this resource")
-        if "/" + ns in self.cache.resource("namespaces").objects:
-            return
-        if await self.store.get(f"/registry/namespaces/{ns}") is None:
+        c = self.cache.resource("namespaces").objects.get("/" + ns)
+        if c is not None:
+            return c.obj
+        kv = await self.store.get(f"/registry/namespaces/{ns}")
+        obj = decode(kv.value, kv.mod_revision) if kv is not None else None
+        if obj is None:
             raise errors.not_found("", "namespaces", ns)
+        return obj
 
     async def update(
         self, r: Route, request: Request, out: Output, body: Any, warnings: list[str]
@@ -379,6 +384,8 @@ class Handlers:
 
     @staticmethod
     def finalized(obj: Obj) -> bool:
+        if obj.get("kind") == "Namespace":
+            return namespaces.finalized(obj)
         meta = obj.get("metadata") or {}
         return (
             bool(meta.get("deletionTimestamp"))
@@ -408,6 +415,9 @@ class Handlers:
             if want_rv:
                 new["metadata"]["resourceVersion"] = want_rv
             new = admission.defaults_for_update(new)
+        elif sub == "finalize":
+            strat.prepare_finalize_update(new, old)
+            new = admission.defaults_for_update(new)
         else:
             strat.prepare_update(new, old)
             new = admission.defaults_for_update(new)
@@ -424,16 +434,9 @@ class Handlers:
         info = r.info
         assert r.name is not None
         opts = delete_options(body, request)
-        if info.plural == "namespaces" and not info.group and r.name in PROTECTED_NAMESPACES:
-            raise errors.APIError(
-                403,
-                "Forbidden",
-                f'namespaces "{r.name}" is forbidden: this namespace may not be deleted',
-                {"name": r.name, "kind": "namespaces"},
-            )
+        if namespaces.is_namespace(info):
+            return self.render_one(info, await self.delete_namespace(info, r.name, opts, request), out)
         code, obj = await self.delete_object(info, r.namespace or "", r.name, opts, request)
-        if info.plural == "namespaces" and not info.group and code == 200:
-            await self.delete_namespace_contents(r.name)
         if info.kind == "Pod" or code == 202:
             return self.render_one(info, obj, out, code)
         meta = obj.get("metadata") or {}
@@ -447,22 +450,7 @@ class Handlers:
         for _ in range(50):
             obj, kv = await self.storage.get(info, ns, name)
             meta = obj["metadata"]
-            if pre.get("uid") and pre["uid"] != meta.get("uid"):
-                raise errors.conflict(
-                    info.group,
-                    info.plural,
-                    name,
-                    f"Precondition failed: UID in precondition: {pre['uid']}, "
-                    f"UID in object meta: {meta.get('uid')}",
-                )
-            if pre.get("resourceVersion") and pre["resourceVersion"] != meta.get("resourceVersion"):
-                raise errors.conflict(
-                    info.group,
-                    info.plural,
-                    name,
-                    f"Precondition failed: ResourceVersion in precondition: {pre['resourceVersion']}, "
-                    f"ResourceVersion in object meta: {meta.get('resourceVersion')}",
-                )
+            check_preconditions(info, name, meta, pre)
             grace = self.grace_period(info, obj, opts)
             finalizers = meta.get("finalizers") or []
             if grace > 0 or finalizers:
@@ -516,16 +504,29 @@ class Handlers:
         # Kubernetes turns a negative grace period into 1 second; 0 means "now".
         return max(gi, 1) if gi != 0 else 0
 
-    async def delete_namespace_contents(self, ns: str) -> None:
-        for r in self.resources:
-            if not r.namespaced or r.to_stored is not None or not _deletable(r):
-                continue
-            res = await self.store.range(prefix_for(r, ns))
-            for kv in res.kvs:
-                try:
-                    await self.store.delete(kv.key)
-                except (KeyNotFoundError, ConflictError):
-                    pass
+    async def delete_namespace(self, info: ResourceInfo, name: str, opts: Obj, request: Request) -> Obj:
+        """DELETE of a namespace: the first marks it Terminating (its content is the namespace
+        controller's to delete); one while finalizers remain is 409; without finalizers it goes."""
+        namespaces.refuse_protected(name)
+        dry = request.query_params.get("dryRun") == "All" or opts.get("dryRun") == ["All"]
+        pre = opts.get("preconditions") or {}
+
+        async def mutate(ns: Obj) -> Obj | None:
+            check_preconditions(info, name, ns["metadata"], pre)
+            return namespaces.mark_terminating(ns)
+
+        obj, written = await self.storage.update(info, "", name, mutate, dry_run=dry)
+        if written:
+            # This server's own creates see Terminating from now on (NamespaceLifecycle reads the cache).
+            await self.cache.wait_for(int(obj["metadata"]["resourceVersion"]), CONSISTENT_WAIT)
+        elif not dry and namespaces.spec_finalizers(obj):
+            raise errors.conflict("", "namespaces", name, namespaces.STILL_FINALIZING)
+        if namespaces.finalized(obj) and not dry:
+            try:
+                await self.storage.delete(info, "", name, int(obj["metadata"]["resourceVersion"]))
+            except ConflictError:
+                raise errors.conflict("", "namespaces", name) from None
+        return obj
 
     async def delete_collection(self, r: Route, request: Request, out: Output, body: Any) -> Response:
         info = r.info
@@ -567,8 +568,23 @@ def managed_fields(old: Obj | None, new: Obj, manager: str, sub: str | None) -> 
     return out
 
 
-def _deletable(r: ResourceInfo) -> bool:
-    return "delete" in r.verbs
+def check_preconditions(info: ResourceInfo, name: str, meta: Obj, pre: Obj) -> None:
+    """DeleteOptions.preconditions (uid, resourceVersion) against the stored object: 409 if stale."""
+    if pre.get("uid") and pre["uid"] != meta.get("uid"):
+        raise errors.conflict(
+            info.group,
+            info.plural,
+            name,
+            f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: {meta.get('uid')}",
+        )
+    if pre.get("resourceVersion") and pre["resourceVersion"] != meta.get("resourceVersion"):
+        raise errors.conflict(
+            info.group,
+            info.plural,
+            name,
+            f"Precondition failed: ResourceVersion in precondition: {pre['resourceVersion']}, "
+            f"ResourceVersion in object meta: {meta.get('resourceVersion')}",
+        )
 
 
 def delete_options(body: Any, request: Request) -> Obj:

@@ -2,8 +2,17 @@
 
 The kubelet contract (the kubelet implements its side to match):
 
-- The kubelet serves plain HTTP on ``node.status.daemonEndpoints.kubeletEndpoint.Port`` at the
-  node's ``InternalIP`` address (``node.status.addresses``); TLS and authentication come later.
+- The kubelet serves HTTPS on ``node.status.daemonEndpoints.kubeletEndpoint.Port`` at the node's
+  ``InternalIP`` address (``node.status.addresses``). The API server verifies the kubelet's serving
+  certificate against the cluster CA (``skiff up`` issues it for the node's addresses) and presents its
+  own client certificate, DATA_DIR/pki/apiserver-kubelet-client.pem: user
+  ``kube-apiserver-kubelet-client`` in group ``skiff:kubelet-api-admins``, bound to the bootstrap
+  ClusterRole ``system:kubelet-api-admin`` (Kubernetes' --kubelet-client-certificate).
+- The kubelet authenticates every request (client certificate against the cluster CA, or a bearer
+  token through a TokenReview; none: 401) and authorizes it with a SubjectAccessReview on resource
+  ``nodes``, name = the node, subresource ``proxy`` for logs and exec, ``metrics`` for /metrics
+  (refused: 403 ``Forbidden (user=U, verb=V, resource=nodes, subresource=S)``). The API server passes
+  a kubelet's 401/403 on to its client.
 - ``GET /containerLogs/{namespace}/{pod}/{container}?follow=&tailLines=&previous=&timestamps=``
   answers the container's log as chunked ``text/plain``, flushed per line; with ``follow=true`` it
   stays open while the container runs. Unknown pod or container: 404 with a one-line message.
@@ -22,6 +31,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import ssl
 import urllib.parse
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -33,6 +44,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from skiff.apiserver import errors, negotiate, query
+from skiff.apiserver.auth import certs
 from skiff.apiserver.handlers import Handlers, Route
 from skiff.apiserver.resources import Obj
 
@@ -47,6 +59,15 @@ SUBPROTOCOLS = [
     "v2.channel.k8s.io",
     "channel.k8s.io",
 ]
+
+
+def kubelet_client_context(data_dir: str | os.PathLike[str]) -> ssl.SSLContext:
+    """TLS towards kubelets: their serving certificates verified against the cluster CA, and the API
+    server's kubelet-client certificate presented."""
+    ca = certs.load_or_create_ca(data_dir)
+    ctx = ssl.create_default_context(cafile=str(ca.path))
+    ctx.load_cert_chain(str(certs.kubelet_client_pem(data_dir)))
+    return ctx
 
 
 async def _target(h: Handlers, r: Route, container: str | None) -> tuple[str, str]:
@@ -88,7 +109,10 @@ def kubelet_address(node: Obj) -> str:
     return f"{host}:{port}"
 
 
-async def logs(h: Handlers, r: Route, request: Request) -> Response:
+PASSED_ON = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound"}
+
+
+async def logs(h: Handlers, r: Route, request: Request, tls: ssl.SSLContext | None) -> Response:
     q = request.query_params
     follow = query.boolean(q, "follow")
     previous = query.boolean(q, "previous")
@@ -105,8 +129,8 @@ async def logs(h: Handlers, r: Route, request: Request) -> Response:
     for extra in ("sinceSeconds", "sinceTime", "limitBytes"):
         if q.get(extra):
             params[extra] = q[extra]
-    url = f"http://{addr}/containerLogs/{r.namespace}/{r.name}/{container}"
-    client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None))
+    url = f"https://{addr}/containerLogs/{r.namespace}/{r.name}/{container}"
+    client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None), verify=tls or True, trust_env=False)
     try:
         resp = await client.send(client.build_request("GET", url, params=params), stream=True)
     except httpx.HTTPError as e:
@@ -116,10 +140,8 @@ async def logs(h: Handlers, r: Route, request: Request) -> Response:
         text = (await resp.aread()).decode(errors="replace").strip()
         await resp.aclose()
         await client.aclose()
-        code = resp.status_code if resp.status_code in (400, 404) else 500
-        raise errors.APIError(
-            code, "BadRequest" if code == 400 else ("NotFound" if code == 404 else "InternalError"), text
-        )
+        code = resp.status_code if resp.status_code in PASSED_ON else 500
+        raise errors.APIError(code, PASSED_ON.get(code, "InternalError"), text)
 
     async def body() -> AsyncIterator[bytes]:
         try:
@@ -150,17 +172,25 @@ async def exec_ws(api: API, ws: WebSocket) -> None:
     offered = [p.strip() for p in ws.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
     proto = next((p for p in offered if p in SUBPROTOCOLS), None)
     pairs = [(k, v) for k, v in q.multi_items() if k != "container"]
-    url = f"ws://{addr}/exec/{r.namespace}/{r.name}/{container}?{urllib.parse.urlencode(pairs)}"
+    url = f"wss://{addr}/exec/{r.namespace}/{r.name}/{container}?{urllib.parse.urlencode(pairs)}"
     try:
-        upstream = await websockets.connect(url, subprotocols=[proto] if proto else None, max_size=None)  # type: ignore[list-item]
+        upstream = await websockets.connect(
+            url,
+            subprotocols=[proto] if proto else None,  # type: ignore[list-item]
+            max_size=None,
+            ssl=api.kubelet_tls or True,
+        )
     except Exception as e:
         await ws.accept(subprotocol=proto)
+        code, detail = 500, str(e)[:200]
+        if isinstance(e, websockets.InvalidStatus) and e.response.status_code in PASSED_ON:
+            code, detail = e.response.status_code, e.response.body.decode(errors="replace").strip()[:200]
         failure = {
             "metadata": {},
             "status": "Failure",
-            "message": f"error dialing the kubelet: {str(e)[:200]}",
-            "reason": "InternalError",
-            "code": 500,
+            "message": f"error dialing the kubelet: {detail}",
+            "reason": PASSED_ON.get(code, "InternalError"),
+            "code": code,
         }
         msg = json.dumps(failure)
         await ws.send_bytes(b"\x03" + msg.encode())

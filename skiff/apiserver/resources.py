@@ -44,6 +44,10 @@ class Strategy:
         if status is not None:
             new["status"] = status
 
+    def prepare_finalize_update(self, new: Obj, old: Obj) -> None:
+        """The finalize subresource (namespaces only, whose strategy overrides this)."""
+        self.prepare_update(new, old)
+
     def spec_changed(self, new: Obj, old: Obj) -> bool:
         for k in set(new) | set(old):
             if k in ("metadata", "status", "kind", "apiVersion"):

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from skiff.apiserver import errors, negotiate
+from skiff.apiserver import errors, namespaces, negotiate
 from skiff.apiserver.handlers import Handlers, Route, delete_options
 from skiff.apiserver.resources import Obj
 from skiff.apiserver.timeutil import now_rfc3339
@@ -58,6 +58,8 @@ async def bind(h: Handlers, r: Route, request: Request, body: Any) -> Response:
             ],
         )
     pods = h.by_store_plural["pods"]
+    # NamespaceLifecycle: a binding is a create, refused in a terminating namespace.
+    namespaces.admit_create(pods, await h.require_namespace(r.namespace or ""), name)
     want_uid = meta.get("uid")
 
     async def mutate(pod: Obj) -> Obj | None:

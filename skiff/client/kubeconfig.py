@@ -80,11 +80,11 @@ class KubeConfig:
         if self.client_cert_pem is not None:
             if self.client_key_pem is None:
                 raise KubeconfigError("client-certificate given without client-key")
-            _load_cert_chain(ctx, self.client_cert_pem, self.client_key_pem)
+            load_cert_chain(ctx, self.client_cert_pem, self.client_key_pem)
         return ctx
 
 
-def _load_cert_chain(ctx: ssl.SSLContext, cert: bytes, key: bytes) -> None:
+def load_cert_chain(ctx: ssl.SSLContext, cert: bytes, key: bytes) -> None:
     # The ssl module only loads certificate chains from files: write them to a private temporary
     # directory that is removed as soon as they are loaded.
     with tempfile.TemporaryDirectory(prefix="skiff-tls-") as tmp:

@@ -2,8 +2,9 @@
 
 Only one controller manager acts at a time: candidates compete for the Lease
 kube-system/kube-controller-manager (client-go's rules, skiff.client.leaderelection). The leader starts
-shared informers (nodes, node leases, pods), waits for them to sync, then runs every controller until
-it loses the lease or is stopped; on SIGTERM/Ctrl-C it releases the lease so another takes over at once.
+shared informers (nodes, node leases, pods, namespaces, service accounts), waits for them to sync, then
+runs every controller until it loses the lease or is stopped; on SIGTERM/Ctrl-C it releases the lease
+so another takes over at once.
 """
 
 from __future__ import annotations
@@ -22,15 +23,17 @@ from skiff.client.kubeconfig import KubeConfig
 from skiff.client.leaderelection import LeaderElector, default_identity
 from skiff.client.rest import Client
 
+from .namespace import NamespaceController
 from .nodelifecycle import NodeLifecycleController
 from .podgc import PodGCController
+from .serviceaccount import ServiceAccountsController
 
 log = logging.getLogger("skiff.controllers")
 
 COMPONENT = "kube-controller-manager"
 LEASE_NAMESPACE = "kube-system"
 LEASE_NAME = "kube-controller-manager"
-ALL_CONTROLLERS = ("nodelifecycle", "podgc")
+ALL_CONTROLLERS = ("nodelifecycle", "podgc", "namespace", "serviceaccount")
 
 
 @dataclass
@@ -64,6 +67,8 @@ class ControllerManager:
         self.client: Client | None = None
         self.node_lifecycle: NodeLifecycleController | None = None
         self.podgc: PodGCController | None = None
+        self.namespace: NamespaceController | None = None
+        self.serviceaccounts: ServiceAccountsController | None = None
         self.elector: LeaderElector | None = None
         self.leading = asyncio.Event()
 
@@ -115,6 +120,12 @@ class ControllerManager:
                 quarantine=o.podgc_quarantine,
             )
             runs.append(self.podgc.run())
+        if "namespace" in o.controllers:
+            self.namespace = NamespaceController(client, factory)
+            runs.append(self.namespace.run())
+        if "serviceaccount" in o.controllers:
+            self.serviceaccounts = ServiceAccountsController(client, factory)
+            runs.append(self.serviceaccounts.run())
         recorder.start()
         factory.start()
         tasks: list[asyncio.Task[None]] = []

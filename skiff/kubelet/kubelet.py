@@ -24,6 +24,7 @@ import httpx
 
 from skiff.api import core
 from skiff.client import ApiError, Client, ClientError
+from skiff.client.delegated import DelegatedAuth
 from skiff.client.events import EventRecorder
 from skiff.client.informer import Informer
 from skiff.kubelet.node import NodeAgent, host_address
@@ -31,6 +32,7 @@ from skiff.kubelet.pod_worker import KubeletConfig, PodWorker, WorkerContext
 from skiff.kubelet.server import KubeletServer
 from skiff.kubelet.static import StaticPods
 from skiff.runtime.base import ContainerInfo, Runtime, RuntimeError_, Sandbox
+from skiff.serving import serving_context
 
 log = logging.getLogger("skiff.kubelet")
 
@@ -55,8 +57,12 @@ class Kubelet:
         lease_period: float = 10.0,
         status_period: float = 10.0,
         gate: asyncio.Semaphore | None = None,
+        tls_cert_file: str | None = None,
+        tls_key_file: str | None = None,
     ) -> None:
         self.client = client
+        self.tls_cert_file = tls_cert_file
+        self.tls_key_file = tls_key_file
         self.runtime = runtime
         self.node = node
         self.capacity = capacity
@@ -119,8 +125,12 @@ class Kubelet:
         if self._own_recorder:
             self.recorder.start()
         if self.serve:
-            self.server = KubeletServer(self.runtime, self.lookup)
-            self.agent.port = await self.server.start(port=self.port)
+            tls = serving_context(
+                self.node, [self.address], self.client.config.ca_pem, self.tls_cert_file, self.tls_key_file
+            )
+            auth = DelegatedAuth(self.client)
+            self.server = KubeletServer(self.runtime, self.lookup, auth, tls, self.node)
+            self.agent.port = await self.server.start("0.0.0.0", self.port)
         delay = 0.5
         while True:
             try:

@@ -20,6 +20,8 @@ class KubeletOptions:
     address: str | None = None
     manifests: str | None = None
     root_dir: str | None = None
+    tls_cert_file: str | None = None
+    tls_private_key_file: str | None = None
 
 
 def main(opts: KubeletOptions) -> None:
@@ -35,6 +37,10 @@ def main(opts: KubeletOptions) -> None:
         client = Client.from_kubeconfig(opts.kubeconfig)
     except (KubeconfigError, OSError) as exc:
         raise ValueError(f"--kubeconfig {opts.kubeconfig}: {exc}") from None
+    if opts.tls_cert_file:
+        from skiff.serving import serving_context
+
+        serving_context(opts.node_name, [], None, opts.tls_cert_file, opts.tls_private_key_file)  # fail early
 
     def make_runtime(node: str) -> Runtime:
         if opts.runtime == "docker":
@@ -70,6 +76,8 @@ def main(opts: KubeletOptions) -> None:
                     port=opts.port,
                     address=opts.address,
                     manifests=opts.manifests,
+                    tls_cert_file=opts.tls_cert_file,
+                    tls_key_file=opts.tls_private_key_file,
                 )
                 await k.run_forever(stop)
         finally:

@@ -242,7 +242,7 @@ class NodeAgent:
             self.uid = created.metadata.uid or ""
             if created.status is None or not created.status.conditions:
                 # A server that drops status on create gets it through the status subresource.
-                await self.client.patch(core.Node, self.name, {"status": status}, subresource="status")
+                await self._patch_status(status)
         except ApiError as exc:
             if not exc.already_exists:
                 raise
@@ -250,7 +250,7 @@ class NodeAgent:
             await self.client.patch(
                 core.Node, self.name, {"metadata": {"labels": labels, "annotations": annotations}}
             )
-            patched = await self.client.patch(core.Node, self.name, {"status": status}, subresource="status")
+            patched = await self._patch_status(status)
             self.uid = patched.metadata.uid or ""
         self._sent, self._sent_at = status, time.monotonic()
         await self.renew_lease()
@@ -311,8 +311,16 @@ class NodeAgent:
         unchanged = fresh and _without_heartbeats(status) == _without_heartbeats(self._sent or {})
         if not force and unchanged and await self._server_agrees(status, patched):
             return
-        await self.client.patch(core.Node, self.name, {"status": status}, subresource="status")
+        await self._patch_status(status)
         self._sent, self._sent_at = status, time.monotonic()
+
+    async def _patch_status(self, status: dict[str, Any]) -> core.Node:
+        """Sends the status as a strategic merge patch: conditions and addresses merge by type, so a
+        condition another component added (NetworkUnavailable, a node problem detector's) stays, as
+        with Kubernetes' kubelet. A JSON merge patch would replace those lists whole."""
+        return await self.client.patch(
+            core.Node, self.name, {"status": status}, subresource="status", patch_type="strategic"
+        )
 
     async def _server_agrees(self, status: dict[str, Any], patched: core.Node | None) -> bool:
         """Whether the server still shows the conditions last sent. The node lifecycle controller sets

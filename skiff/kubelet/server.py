@@ -1,6 +1,8 @@
-"""The kubelet's HTTP server: container logs and exec, for the API server to proxy.
+"""The kubelet's HTTPS server: container logs and exec, for the API server to proxy, and /metrics.
 
-Contract (plain HTTP on node.status.daemonEndpoints.kubeletEndpoint.Port at the node's InternalIP):
+Contract (HTTPS on node.status.daemonEndpoints.kubeletEndpoint.Port at the node's InternalIP; every
+request authenticated and authorized first, see auth.py: 401 anonymous, 403 without the right on
+nodes/proxy or nodes/metrics of this node):
 - `GET /containerLogs/{namespace}/{pod}/{container}?follow=&tailLines=&previous=&timestamps=`:
   chunked text/plain, one chunk per line (so a follower sees each line at once).
 - `GET /exec/{namespace}/{pod}/{container}?command=..&command=..&stdin=&stdout=&stderr=&tty=`:
@@ -8,7 +10,7 @@ Contract (plain HTTP on node.status.daemonEndpoints.kubeletEndpoint.Port at the 
   byte is the channel: 0 stdin, 1 stdout, 2 stderr, 3 status (a metav1 Status JSON: Success, or Failure
   with reason NonZeroExitCode and a cause ExitCode carrying the code), 4 resize ({"Width","Height"}).
   In v5 a frame [255, channel] closes that channel (the client closing stdin).
-- `GET /healthz`: "ok".
+- `GET /healthz`: "ok"; `GET /metrics`: Prometheus text.
 """
 
 from __future__ import annotations
@@ -17,11 +19,10 @@ import asyncio
 import contextlib
 import json
 import logging
-import socket
+import ssl
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
@@ -29,7 +30,10 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from skiff import metrics
+from skiff.client.delegated import DelegatedAuth
+from skiff.kubelet.auth import node_attributes
 from skiff.runtime.base import ContainerInfo, Runtime, RuntimeError_
+from skiff.serving import SecureServer
 
 log = logging.getLogger("skiff.kubelet.server")
 
@@ -63,19 +67,13 @@ def exec_status(code: int, command: list[str]) -> dict[str, Any]:
     }
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without its signal handlers: the kubelet owns SIGINT/SIGTERM."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Any:
-        yield
-
-
-class KubeletServer:
-    def __init__(self, runtime: Runtime, lookup: Lookup) -> None:
+class KubeletServer(SecureServer):
+    def __init__(
+        self, runtime: Runtime, lookup: Lookup, auth: DelegatedAuth, tls: ssl.SSLContext, node: str
+    ) -> None:
         self.runtime = runtime
         self.lookup = lookup
-        self.app = Starlette(
+        app = Starlette(
             routes=[
                 Route("/healthz", self.healthz),
                 Route("/metrics", self.metrics),
@@ -83,39 +81,7 @@ class KubeletServer:
                 WebSocketRoute("/exec/{namespace}/{pod}/{container}", self.exec),
             ]
         )
-        self.server: _Server | None = None
-        self.task: asyncio.Task[None] | None = None
-        self.port = 0
-
-    async def start(self, host: str = "0.0.0.0", port: int = 10250) -> int:
-        """Serves on port (or, when it is taken, on a free one); returns the port."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            log.warning("port %s is taken; serving on a free port", port)
-            sock.bind((host, 0))
-        sock.listen(128)
-        sock.setblocking(False)
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app, log_level="warning", lifespan="off", ws="websockets-sansio", access_log=False
-        )
-        self.server = _Server(config)
-        self.task = asyncio.create_task(self.server.serve(sockets=[sock]), name="kubelet-server")
-        for _ in range(200):
-            if self.server.started:
-                break
-            await asyncio.sleep(0.01)
-        return self.port
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            self.server.should_exit = True
-        if self.task is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(self.task, 5)
+        super().__init__(app, auth, node_attributes(node), tls, "kubelet-server")
 
     async def healthz(self, request: Request) -> Response:
         return PlainTextResponse("ok")

@@ -581,8 +581,15 @@ def _node_changed(a: Any, b: Any) -> bool:
     )
 
 
-def run_scheduler(kubeconfig: str, config_file: str | None, metrics_port: int = 0) -> int:
-    """`skiff scheduler`: run until SIGINT/SIGTERM (exit 0) or until leadership is lost (exit 1)."""
+def run_scheduler(
+    kubeconfig: str,
+    config_file: str | None,
+    metrics_port: int = 0,
+    tls_cert_file: str | None = None,
+    tls_key_file: str | None = None,
+) -> int:
+    """`skiff scheduler`: run until SIGINT/SIGTERM (exit 0) or until leadership is lost (exit 1).
+    /metrics is served over HTTPS on ``metrics_port`` (metrics_server.py)."""
     import signal
 
     from skiff.client.kubeconfig import load_kubeconfig
@@ -591,15 +598,20 @@ def run_scheduler(kubeconfig: str, config_file: str | None, metrics_port: int = 
 
     cfg = load_config(config_file)
     kc = load_kubeconfig(kubeconfig)
+    server = None
     if metrics_port:
-        try:
-            metrics.serve(metrics_port)
-        except OSError as exc:
-            log.warning("not serving /metrics on port %d: %s", metrics_port, exc.strerror)
+        from .metrics_server import metrics_server
+
+        server = metrics_server(Client(kc), tls_cert_file, tls_key_file)  # a bad file fails here, at once
 
     async def go() -> int:
         client = Client(kc, max_connections=64)
         sched = Scheduler(client, cfg)
+        if server is not None:
+            try:
+                await server.start("127.0.0.1", metrics_port, fallback=False)
+            except OSError as exc:
+                log.warning("not serving /metrics on port %d: %s", metrics_port, exc.strerror)
         loop = asyncio.get_running_loop()
         signalled = False
 
@@ -614,6 +626,9 @@ def run_scheduler(kubeconfig: str, config_file: str | None, metrics_port: int = 
         try:
             await sched.run()
         finally:
+            if server is not None:
+                await server.stop()
+                await server.auth.client.aclose()
             await client.aclose()
         return 0 if signalled else 1
 

@@ -92,6 +92,7 @@ class EtcdStore(Store):
         retry_for: float = 15.0,
         connect_timeout: float = 5.0,
         request_timeout: float = 10.0,
+        write_attempt_timeout: float = 2.0,
         compact_interval: float = 300.0,
         compact_retain: int = 10_000,
     ) -> None:
@@ -101,6 +102,11 @@ class EtcdStore(Store):
         self.retry_for = retry_for
         self.connect_timeout = connect_timeout
         self.request_timeout = request_timeout
+        # A write a member forwarded to a leader that then died is not failed by etcd until its own
+        # request timeout (5 s + two election timeouts: ~7 s), although a new leader takes writes
+        # after ~1 s. Each attempt gets this long (writes are small; a healthy one takes ms), then
+        # it is retried (ambiguous, so recognised) on the next member.
+        self.write_attempt_timeout = write_attempt_timeout
         self.compact_interval = compact_interval
         self.compact_retain = compact_retain
         self._compactor: asyncio.Task[None] | None = None
@@ -239,7 +245,7 @@ class EtcdStore(Store):
         while True:
             gen = self._gen
             try:
-                resp = await self._kv.Txn(req, timeout=self.request_timeout)
+                resp = await self._kv.Txn(req, timeout=self.write_attempt_timeout)
             except asyncio.CancelledError:
                 if not self._closed_under(gen):
                     raise

@@ -49,6 +49,8 @@ def kubelet(apiserver: APIServerHandle, tmp_path: Path) -> Iterator[str]:
             "127.0.0.1",
             "--root-dir",
             str(tmp_path / "kubelet"),
+            "--tls-cert-file",
+            apiserver.kubelet_serving_pem(node),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

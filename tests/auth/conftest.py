@@ -59,3 +59,14 @@ def created(r: httpx.Response) -> dict[str, Any]:
     assert r.status_code == 201, r.text
     out: dict[str, Any] = r.json()
     return out
+
+
+def cluster_role_binding(name: str, role: str, subject: dict[str, str]) -> dict[str, Any]:
+    """A ClusterRoleBinding body binding ``role`` to one subject (kind, name[, namespace])."""
+    if subject["kind"] != "ServiceAccount":
+        subject = {**subject, "apiGroup": "rbac.authorization.k8s.io"}
+    return {
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [subject],
+    }

@@ -164,7 +164,7 @@ def test_controller_manager(admin: httpx.Client, world: World) -> None:
     refused(admin, admin.post(f"/api/v1/namespaces/{world.ns}/pods", json=pod(unique("p")), headers=c))
     node_a = f"/api/v1/nodes/{world.a}"
     refused_unchanged(admin, node_a, lambda: admin.delete(node_a, headers=c))
-    refused(admin, admin.get("/apis/rbac.authorization.k8s.io/v1/roles", headers=c))
+    refused(admin, admin.get("/apis/rbac.authorization.k8s.io/v1/clusterroles", headers=c))
 
 
 def test_node_on_its_own_objects(admin: httpx.Client, world: World) -> None:

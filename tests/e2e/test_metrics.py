@@ -44,7 +44,7 @@ def test_every_component_serves_metrics(tmp_path: Path) -> None:
 
         out = up.output()
         api_url = re.search(r"metrics: (https://\S+/metrics) \(apiserver", out)
-        sched_url = re.search(r"(http://\S+/metrics) \(scheduler\)", out)
+        sched_url = re.search(r"(https://\S+/metrics) \(scheduler\)", out)
         assert api_url and sched_url, out
 
         tls = ssl.create_default_context(cafile=str(up.data_dir / "pki" / "ca.crt"))
@@ -54,13 +54,18 @@ def test_every_component_serves_metrics(tmp_path: Path) -> None:
         assert metric(api, "apiserver_request_total", verb="create", resource="pods/binding", code="201") >= 1
         assert "apiserver_request_duration_seconds_bucket" in api
 
-        sched = httpx.get(sched_url.group(1), timeout=10).text
+        # HTTPS (a certificate from the cluster CA), authenticated and authorized like the kubelet's.
+        anonymous = ssl.create_default_context(cafile=str(up.data_dir / "pki" / "ca.crt"))
+        assert httpx.get(sched_url.group(1), timeout=10, verify=anonymous).status_code == 401
+        sched = httpx.get(sched_url.group(1), timeout=10, verify=tls).text
         assert metric(sched, "scheduler_schedule_attempts_total", result="scheduled") >= 1
 
         node = core.read_node("node-1")
         port = node.status.daemon_endpoints.kubelet_endpoint.port
         address = next(a.address for a in node.status.addresses if a.type == "InternalIP")
-        kubelet = httpx.get(f"http://{address}:{port}/metrics", timeout=10).text
+        # The kubelet's too.
+        assert httpx.get(f"https://{address}:{port}/metrics", timeout=10, verify=anonymous).status_code == 401
+        kubelet = httpx.get(f"https://{address}:{port}/metrics", timeout=10, verify=tls).text
         assert metric(kubelet, "kubelet_pod_start_duration_seconds_count") >= 1
     finally:
         up.kill_leftovers()

@@ -49,6 +49,7 @@ class Cluster:
         kw.setdefault("relist_period", 0.5)
         kw.setdefault("address", "127.0.0.1")
         kw.setdefault("port", 0)
+        kw.setdefault("tls_cert_file", self.apiserver.kubelet_serving_pem(node, kw["address"]))
         k = Kubelet(self.client, self.runtime(kind, node), node, **kw)
         await k.start()
         self.kubelets.append(k)

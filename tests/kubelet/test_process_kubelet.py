@@ -62,6 +62,27 @@ async def test_node_registration_and_lease(cluster: Cluster) -> None:
     assert official.status.node_info.kubelet_version == "v1.32.0"  # type: ignore[attr-defined]
 
 
+async def test_a_condition_another_component_set_survives_the_kubelets_report(cluster: Cluster) -> None:
+    k = await cluster.kubelet("process")
+    other = {
+        "type": "NetworkUnavailable",
+        "status": "False",
+        "reason": "RouteCreated",
+        "message": "set by the network plugin",
+    }
+    await cluster.client.patch(
+        core.Node, k.node, {"status": {"conditions": [other]}}, subresource="status", patch_type="strategic"
+    )
+    k.agent.ready = False  # something the kubelet must report: Ready becomes False
+    await k.agent.update_status(force=True)
+    node = await cluster.client.get(core.Node, k.node)
+    conds = {c.type: c for c in (node.status.conditions if node.status else None) or []}
+    assert conds["Ready"].status == "False"
+    assert conds["NetworkUnavailable"].status == "False"
+    assert conds["NetworkUnavailable"].reason == "RouteCreated"
+    assert set(conds) == {"Ready", "MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"}
+
+
 async def test_pod_runs_with_env_and_reports_status(cluster: Cluster) -> None:
     k = await cluster.kubelet("process")
     await create(

@@ -1,4 +1,5 @@
-"""The kubelet's logs/exec server, spoken to directly as the API server does (contract in server.py)."""
+"""The kubelet's logs/exec server, spoken to directly as the API server does (contract in server.py):
+over HTTPS, verifying the kubelet's certificate and presenting the admin's."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ async def test_logs_and_exec_contract(cluster: Cluster) -> None:
     c = {"name": "c", "image": "x", "command": ["sh", "-c", "echo one; echo two; sleep 60"]}
     await create(cluster.client, pod_manifest("srv", k.node, c))
     await cluster.wait_pod("srv", running)
-    base = f"http://127.0.0.1:{k.agent.port}"
-    async with httpx.AsyncClient() as http:
+    base = f"https://127.0.0.1:{k.agent.port}"
+    tls = cluster.apiserver.ssl_context()
+    async with httpx.AsyncClient(verify=tls) as http:
         for _ in range(50):
             r = await http.get(f"{base}/containerLogs/default/srv/c")
             if r.text == "one\ntwo\n":
@@ -33,10 +35,12 @@ async def test_logs_and_exec_contract(cluster: Cluster) -> None:
         assert r.status_code == 404
 
     url = (
-        f"ws://127.0.0.1:{k.agent.port}/exec/default/srv/c?command=sh&command=-c"
+        f"wss://127.0.0.1:{k.agent.port}/exec/default/srv/c?command=sh&command=-c"
         "&command=read+x%3B+echo+got+%24x%3B+echo+err+%3E%262%3B+exit+4&stdin=true&stdout=true&stderr=true"
     )
-    async with websockets.connect(url, subprotocols=["v5.channel.k8s.io", "v4.channel.k8s.io"]) as ws:  # type: ignore[list-item]
+    async with websockets.connect(
+        url, subprotocols=["v5.channel.k8s.io", "v4.channel.k8s.io"], ssl=tls
+    ) as ws:  # type: ignore[list-item]
         assert ws.subprotocol == "v5.channel.k8s.io"
         await ws.send(b"\x00hi\n")
         await ws.send(b"\xff\x00")  # v5: close stdin
@@ -52,7 +56,7 @@ async def test_logs_and_exec_contract(cluster: Cluster) -> None:
     assert status is not None and status["status"] == "Failure" and status["reason"] == "NonZeroExitCode"
     assert status["details"]["causes"] == [{"reason": "ExitCode", "message": "4"}]
 
-    url = f"ws://127.0.0.1:{k.agent.port}/exec/default/srv/c?command=true&stdout=true"
-    async with websockets.connect(url, subprotocols=["v4.channel.k8s.io"]) as ws:  # type: ignore[list-item]
+    url = f"wss://127.0.0.1:{k.agent.port}/exec/default/srv/c?command=true&stdout=true"
+    async with websockets.connect(url, subprotocols=["v4.channel.k8s.io"], ssl=tls) as ws:  # type: ignore[list-item]
         msgs = [m async for m in ws]
     assert msgs and json.loads(msgs[-1][1:]) == {"metadata": {}, "status": "Success"}

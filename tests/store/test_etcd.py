@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -117,6 +118,33 @@ async def test_watch_resumes_across_member_deaths_without_loss_or_repeats(
     assert set(written) <= set(revs), "acknowledged writes missing from the watch"
     # Nothing else writes under the prefix, so the events are exactly the revisions in between.
     assert revs == list(range(start, revs[-1] + 1))
+
+
+async def test_a_write_forwarded_to_a_leader_that_stops_answering_is_retried_elsewhere(
+    etcd_cluster_fresh: EtcdCluster,
+) -> None:
+    """A follower forwards a write to its leader; when the leader hangs (here: SIGSTOP; a leader that
+    dies the same), etcd fails that write only after its own request timeout (5 s + two election
+    timeouts), long after the others elected a new leader. The store gives each attempt a short
+    timeout and retries on the next member, so the write lands within the store's retry window
+    (10 s here: waiting for etcd's timeout, then on the hung leader, would take longer)."""
+    cluster = etcd_cluster_fresh
+    leader = cluster.leader_index()
+    followers = [m for i, m in enumerate(cluster.members) if i != leader]
+    # First a follower (the write goes there and is forwarded), then the leader, then the other.
+    order = [followers[0], cluster.members[leader], followers[1]]
+    store = EtcdStore([("127.0.0.1", m.client_port) for m in order], retry_for=10.0)
+    await store.start()
+    hung = cluster.members[leader].proc
+    assert hung is not None
+    try:
+        await store.create("/forwarded/warm", b"x")
+        hung.send_signal(signal.SIGSTOP)
+        kv = await store.create("/forwarded/k", b"v")
+        assert (await store.get("/forwarded/k")) == kv
+    finally:
+        hung.send_signal(signal.SIGCONT)
+        await store.close()
 
 
 async def test_unreachable_etcd_is_one_readable_error() -> None:

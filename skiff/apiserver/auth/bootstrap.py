@@ -1,7 +1,8 @@
 """The bootstrap RBAC policy written on every start (as Kubernetes' bootstrap roles): default roles
 for users (cluster-admin, admin, edit, view), discovery for everyone, and least-privilege roles for
-skiff's scheduler and controller manager (what they actually call). Kubelets are authorized by the
-node authorizer (node.py); the system:node role is kept, bound to nobody, as Kubernetes does.
+skiff's scheduler and controller manager (what they actually call), and system:kubelet-api-admin for
+the API server's identity towards kubelets. Kubelets are authorized by the node authorizer (node.py);
+the system:node role is kept, bound to nobody, as Kubernetes does.
 
 Objects annotated rbac.authorization.kubernetes.io/autoupdate=true get back any default rule or
 subject they lost; rules and subjects an administrator added are kept.
@@ -14,11 +15,13 @@ from typing import Any
 
 import orjson
 
+from skiff.api import kinds
 from skiff.api.rbac import AUTOUPDATE
 from skiff.apiserver.storage import encode_for_store
 from skiff.apiserver.timeutil import now_rfc3339
 from skiff.store import ConflictError, KeyExistsError, Store
 
+from .certs import KUBELET_API_ADMINS
 from .user import ALL_AUTHENTICATED, ALL_UNAUTHENTICATED, MASTERS
 
 Obj = dict[str, Any]
@@ -220,8 +223,33 @@ def cluster_roles() -> list[Obj]:
                 rule([*READ, "delete"], [""], ["pods"]),
                 rule(["patch", "update"], [""], ["pods/status"]),
                 rule(READ, [""], ["namespaces"]),
+                # namespace controller: every namespaced object of a namespace being deleted; its
+                # phase and conditions, then its finalizer
+                *_namespaced_content(),
+                rule(["update"], [""], ["namespaces/finalize", "namespaces/status"]),
+                # service accounts controller: the `default` ServiceAccount of every namespace
+                rule(["create"], [""], ["serviceaccounts"]),
                 rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
                 rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
+            ],
+        ),
+        # For servers that delegate authentication and authorization to the API server (bound to
+        # nobody by default, as in Kubernetes; skiff's components have these rules in their own roles).
+        cluster_role(
+            "system:auth-delegator",
+            [
+                rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
+                rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
+            ],
+        ),
+        # Everything of the kubelet API (Kubernetes' bootstrap role, bound here to the API server's
+        # kubelet-client identity, which kubeadm-made clusters bind by hand).
+        cluster_role(
+            "system:kubelet-api-admin",
+            [
+                rule(READ, [""], ["nodes"]),
+                rule(["proxy"], [""], ["nodes"]),
+                rule(["*"], [""], ["nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log"]),
             ],
         ),
         cluster_role(
@@ -234,10 +262,23 @@ def cluster_roles() -> list[Obj]:
                 rule(["patch", "update"], [""], ["pods/status"]),
                 rule(["get"], [""], ["namespaces"]),
                 rule(["create", "delete", "get", "patch", "update"], ["coordination.k8s.io"], ["leases"]),
+                # the kubelet's own server checks its callers with the API server
+                rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
+                rule(["create"], ["authorization.k8s.io"], ["localsubjectaccessreviews"]),
                 rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
             ],
         ),
     ]
+
+
+def _namespaced_content() -> list[Obj]:
+    """Read and delete every namespaced kind served that can be listed and deleted (by group): what
+    the namespace controller empties, and no more (no cluster-scoped kind, unlike a "*" rule)."""
+    by_group: dict[str, list[str]] = {}
+    for k in kinds.KINDS:
+        if k.namespaced and "list" in k.verbs and ("delete" in k.verbs or "deletecollection" in k.verbs):
+            by_group.setdefault(k.group, []).append(k.plural)
+    return [rule(["delete", "deletecollection", *READ], [g], sorted(set(p))) for g, p in by_group.items()]
 
 
 def cluster_role_bindings() -> list[Obj]:
@@ -256,6 +297,9 @@ def cluster_role_bindings() -> list[Obj]:
         cluster_role_binding(SCHEDULER, [subject("User", SCHEDULER)]),
         cluster_role_binding(CONTROLLER_MANAGER, [subject("User", CONTROLLER_MANAGER)]),
         cluster_role_binding("system:node", []),  # nodes are the node authorizer's
+        cluster_role_binding(
+            "system:kubelet-api-admin", [subject("Group", KUBELET_API_ADMINS)], "system:kubelet-api-admin"
+        ),
     ]
 
 

@@ -7,7 +7,7 @@
   server's certificate with another's key), valid for 127.0.0.1, localhost, the host name and --bind.
 - ``<name>.pem``: client certificates (CN = user, O = groups) for the admin and the components.
 
-EC keys keep TLS handshakes cheap; certificates are renewed when less than 30 days remain.
+Certificates are renewed when less than 30 days remain; the X.509 primitives are skiff.pki.
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from skiff import pki
 
 PKI = "pki"
-CA_DAYS = 3650
-CERT_DAYS = 365
 RENEW_BEFORE = datetime.timedelta(days=30)
 
 
@@ -67,58 +67,8 @@ def write_private(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _new_key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
-
-def _name(cn: str, orgs: Sequence[str] = ()) -> x509.Name:
-    attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in orgs]
-    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, cn))
-    return x509.Name(attrs)
-
-
-def _key_usage(ca: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=ca,
-        crl_sign=ca,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
 def create_ca() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    key = _new_key()
-    name = _name("skiff-ca")
-    now = _now()
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=CA_DAYS))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(_key_usage(ca=True), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return cert, key
+    return pki.create_ca("skiff-ca")
 
 
 def load_or_create_ca(data_dir: str | os.PathLike[str]) -> CA:
@@ -126,8 +76,8 @@ def load_or_create_ca(data_dir: str | os.PathLike[str]) -> CA:
         crt, key = d / "ca.crt", d / "ca.key"
         if not (crt.exists() and key.exists()):
             cert, k = create_ca()
-            write_private(key, key_pem(k))
-            write_private(crt, cert.public_bytes(serialization.Encoding.PEM))
+            write_private(key, pki.key_pem(k))
+            write_private(crt, pki.cert_pem(cert))
             crt.chmod(0o644)
         return load_ca(data_dir)
 
@@ -141,46 +91,10 @@ def load_ca(data_dir: str | os.PathLike[str]) -> CA:
     return CA(x509.load_pem_x509_certificate(cert_pem), key, cert_pem, d / "ca.crt")
 
 
-def issue(
-    ca: CA,
-    cn: str,
-    orgs: Sequence[str] = (),
-    *,
-    hosts: Sequence[str] = (),
-    days: int = CERT_DAYS,
-    not_before: datetime.datetime | None = None,
-) -> tuple[bytes, bytes]:
-    """A certificate signed by ``ca`` as (cert PEM, key PEM): a server certificate when ``hosts`` (DNS
-    names or IP addresses) are given, else a client certificate."""
-    key = _new_key()
-    start = not_before or _now() - datetime.timedelta(minutes=5)
-    ski = ca.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(cn, orgs))
-        .issuer_name(ca.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + datetime.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(ca=False), critical=True)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
-    )
-    if hosts:
-        sans: list[x509.GeneralName] = []
-        for h in dict.fromkeys(hosts):
-            try:
-                sans.append(x509.IPAddress(ipaddress.ip_address(h)))
-            except ValueError:
-                sans.append(x509.DNSName(h))
-        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        usage = ExtendedKeyUsageOID.SERVER_AUTH
-    else:
-        usage = ExtendedKeyUsageOID.CLIENT_AUTH
-    builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-    cert = builder.sign(ca.key, hashes.SHA256())
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem(key)
+def issue(ca: CA, cn: str, orgs: Sequence[str] = (), **kw: Any) -> tuple[bytes, bytes]:
+    """A certificate signed by ``ca`` as (cert PEM, key PEM); ``kw`` as pki.sign (``hosts`` for a
+    server certificate, ``days``, ``not_before``)."""
+    return pki.sign(ca.cert, ca.key, cn, orgs, **kw)
 
 
 def _still_good(path: Path, hosts: Sequence[str] = ()) -> bool:
@@ -189,7 +103,7 @@ def _still_good(path: Path, hosts: Sequence[str] = ()) -> bool:
         cert = x509.load_pem_x509_certificate(path.read_bytes())
     except (OSError, ValueError):
         return False
-    if cert.not_valid_after_utc - _now() < RENEW_BEFORE:
+    if cert.not_valid_after_utc - pki.now() < RENEW_BEFORE:
         return False
     if not hosts:
         return True
@@ -244,10 +158,46 @@ def client_pem(
 
 def _same_subject(path: Path, cn: str, orgs: Sequence[str]) -> bool:
     cert = x509.load_pem_x509_certificate(path.read_bytes())
-    return cert.subject == _name(cn, orgs)
+    return cert.subject == pki.name(cn, orgs)
 
 
 def split_pem(data: bytes) -> tuple[bytes, bytes]:
     """(certificate PEM, key PEM) out of a file written as key then certificate."""
     i = data.index(b"-----BEGIN CERTIFICATE-----")
     return data[i:], data[:i]
+
+
+# The API server's identity towards kubelets (Kubernetes: --kubelet-client-certificate, made by kubeadm
+# as CN kube-apiserver-kubelet-client); its group is bound to system:kubelet-api-admin (bootstrap.py).
+KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client"
+KUBELET_API_ADMINS = "skiff:kubelet-api-admins"
+
+
+def kubelet_client_pem(data_dir: str | os.PathLike[str]) -> Path:
+    """DATA_DIR/pki/apiserver-kubelet-client.pem (key then certificate), created or renewed."""
+    client_pem(data_dir, "apiserver-kubelet-client", KUBELET_CLIENT_USER, [KUBELET_API_ADMINS])
+    return pki_dir(data_dir) / "apiserver-kubelet-client.pem"
+
+
+def component_serving_pem(
+    data_dir: str | os.PathLike[str], name: str, cn: str, orgs: Sequence[str], hosts: Sequence[str]
+) -> Path:
+    """DATA_DIR/pki/NAME-serving.pem: a component's serving certificate (key then certificate) for
+    ``hosts`` plus 127.0.0.1 and localhost, signed by the cluster CA so that its clients can verify it.
+    Created or renewed when needed."""
+    ca = load_or_create_ca(data_dir)
+    names = list(dict.fromkeys([*hosts, "127.0.0.1", "localhost"]))
+    with locked(data_dir) as d:
+        path = d / f"{name}-serving.pem"
+        if not _still_good(path, names):
+            cert, key = issue(ca, cn, orgs, hosts=names)
+            write_private(path, key + cert)
+        return path
+
+
+def kubelet_serving_pem(data_dir: str | os.PathLike[str], node: str, hosts: Sequence[str]) -> Path:
+    """DATA_DIR/pki/kubelet-NODE-serving.pem for the node's addresses ``hosts`` and its name: the API
+    server verifies whom it reaches for logs and exec."""
+    return component_serving_pem(
+        data_dir, f"kubelet-{node}", f"system:node:{node}", ["system:nodes"], [*hosts, node]
+    )

@@ -2,8 +2,10 @@
 
 A node reads and updates its own Node and its own Lease in kube-node-lease, reads the pods bound to
 it (lists and watches only with fieldSelector spec.nodeName=NODE), updates their status and deletes
-them (it confirms graceful deletion), and writes events. Creating is checked by NodeRestriction
-(node_restriction.py), which sees the object. Anything else gets no opinion here: RBAC decides.
+them (it confirms graceful deletion), writes events, and creates TokenReviews and SubjectAccessReviews
+(its own server asks the API server who a caller is and what it may do). Creating is checked by
+NodeRestriction (node_restriction.py), which sees the object. Anything else gets no opinion here:
+RBAC decides.
 """
 
 from __future__ import annotations
@@ -27,6 +29,13 @@ READ = frozenset({"get", "list", "watch"})
 WRITE = frozenset({"update", "patch"})
 EVENT_VERBS = frozenset({"create", "update", "patch"})
 NO = (False, "")
+REVIEWS = frozenset(
+    {
+        ("authentication.k8s.io", "tokenreviews"),
+        ("authorization.k8s.io", "subjectaccessreviews"),
+        ("authorization.k8s.io", "localsubjectaccessreviews"),
+    }
+)
 
 
 def node_name(user: UserInfo) -> str | None:
@@ -69,6 +78,9 @@ class NodeAuthorizer:
             return (v == "get" and not a.subresource, "")
         if g == "" and res == "pods":
             return await self._pods(a, node)
+        if (g, res) in REVIEWS:
+            # The kubelet checks callers of its own server with the API server (Kubernetes' node rules).
+            return (v == "create" and not a.subresource, "")
         return NO
 
     @staticmethod
