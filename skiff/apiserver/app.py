@@ -249,6 +249,8 @@ class API:
         if r.sub in ("log", "exec"):
             if r.sub == "log" and method == "GET":
                 return await proxy.logs(h, r, request, self.kubelets)
+            if r.sub == "exec" and method in ("GET", "POST"):
+                await proxy.exec_without_upgrade(h, r, request)
             raise errors.method_not_allowed()
         out = negotiate.output_for(request)
         body: Any = None

@@ -35,7 +35,7 @@ import os
 import ssl
 import urllib.parse
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 import websockets
@@ -117,6 +117,17 @@ async def _target(h: Handlers, r: Route, container: str | None) -> tuple[str, st
     nodes = h.by_store_plural["nodes"]
     node, _ = await h.storage.get(nodes, "", node_name)
     return kubelet_address(node), container
+
+
+async def exec_without_upgrade(h: Handlers, r: Route, request: Request) -> NoReturn:
+    """An exec or attach that is not a websocket: what kubectl sends (SPDY, a POST) after its
+    websocket upgrade was refused. The pod's own problem (no host assigned, no such container, not
+    found) is the answer, as on Kubernetes; past those, SPDY, which skiff does not speak."""
+    await _target(h, r, request.query_params.get("container"))
+    raise errors.bad_request(
+        f"pods/{r.sub} needs a websocket upgrade ({', '.join(SUBPROTOCOLS)}; kubectl 1.29 or later):"
+        " SPDY is not supported"
+    )
 
 
 def kubelet_address(node: Obj) -> str:
