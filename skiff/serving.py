@@ -26,6 +26,7 @@ from skiff.client.kubeconfig import load_cert_chain
 from skiff.tlspeer import PeerHttpProtocol, PeerWebSocketProtocol
 
 log = logging.getLogger("skiff.serving")
+KEEP_ALIVE = 60  # seconds an idle connection is kept: longer than the API server's pool keeps it (30)
 
 
 class CertificateError(ValueError):
@@ -112,6 +113,7 @@ class SecureServer:
             http=PeerHttpProtocol,
             ws=PeerWebSocketProtocol,
             access_log=False,
+            timeout_keep_alive=KEEP_ALIVE,
         )
         config.load()
         config.ssl = self.tls  # a context made in memory (the CA from the kubeconfig, maybe our own key)

@@ -7,7 +7,6 @@ Resource URLs: /api/v1/... and /apis/GROUP/VERSION/... followed by ``PLURAL[/NAM
 from __future__ import annotations
 
 import logging
-import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -86,7 +85,7 @@ class API:
         self.limits: Limits | None = None
         self.authenticator: Authenticator | None = None  # for TokenReview
         self.sa_tokens: ServiceAccountTokens | None = None  # for TokenRequest
-        self.kubelet_tls: ssl.SSLContext | None = None  # towards kubelets (logs, exec): proxy.py
+        self.kubelets = proxy.Kubelets()  # towards kubelets (logs, exec); TLS set by server.py
         self.authz = Authorizer(handlers.cache, self._lookup)
         self.aggregator = Aggregator(handlers.store, handlers.cache, self.authz.rbac)
         handlers.admit_write = self._admit_write
@@ -249,7 +248,9 @@ class API:
         h = self.h
         if r.sub in ("log", "exec"):
             if r.sub == "log" and method == "GET":
-                return await proxy.logs(h, r, request, self.kubelet_tls)
+                return await proxy.logs(h, r, request, self.kubelets)
+            if r.sub == "exec" and method in ("GET", "POST"):
+                await proxy.exec_without_upgrade(h, r, request)
             raise errors.method_not_allowed()
         out = negotiate.output_for(request)
         body: Any = None

@@ -35,7 +35,7 @@ import os
 import ssl
 import urllib.parse
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 import websockets
@@ -70,6 +70,30 @@ def kubelet_client_context(data_dir: str | os.PathLike[str]) -> ssl.SSLContext:
     return ctx
 
 
+class Kubelets:
+    """How the API server reaches kubelets: the TLS context (kubelet_client_context) and one pooled
+    HTTP client, so that log requests to a kubelet reuse kept-alive connections instead of paying a
+    handshake each (exec dials a websocket per session)."""
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls
+        self._http: httpx.AsyncClient | None = None
+
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:  # made on first use, inside the serving event loop
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(10.0, read=None),  # a followed log may be quiet for long
+                verify=self.tls or True,
+                # Idle connections are dropped here before the kubelet drops them (skiff.serving:
+                # KEEP_ALIVE), so a request never goes out on a connection the kubelet is closing.
+                limits=httpx.Limits(
+                    max_connections=None, max_keepalive_connections=64, keepalive_expiry=30.0
+                ),
+                trust_env=False,
+            )
+        return self._http
+
+
 async def _target(h: Handlers, r: Route, container: str | None) -> tuple[str, str]:
     """(kubelet base address host:port, container name) for the pod of the route."""
     assert r.name is not None
@@ -95,6 +119,17 @@ async def _target(h: Handlers, r: Route, container: str | None) -> tuple[str, st
     return kubelet_address(node), container
 
 
+async def exec_without_upgrade(h: Handlers, r: Route, request: Request) -> NoReturn:
+    """An exec or attach that is not a websocket: what kubectl sends (SPDY, a POST) after its
+    websocket upgrade was refused. The pod's own problem (no host assigned, no such container, not
+    found) is the answer, as on Kubernetes; past those, SPDY, which skiff does not speak."""
+    await _target(h, r, request.query_params.get("container"))
+    raise errors.bad_request(
+        f"pods/{r.sub} needs a websocket upgrade ({', '.join(SUBPROTOCOLS)}; kubectl 1.29 or later):"
+        " SPDY is not supported"
+    )
+
+
 def kubelet_address(node: Obj) -> str:
     status = node.get("status") or {}
     port = (((status.get("daemonEndpoints") or {}).get("kubeletEndpoint")) or {}).get("Port")
@@ -112,7 +147,7 @@ def kubelet_address(node: Obj) -> str:
 PASSED_ON = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound"}
 
 
-async def logs(h: Handlers, r: Route, request: Request, tls: ssl.SSLContext | None) -> Response:
+async def logs(h: Handlers, r: Route, request: Request, kubelets: Kubelets) -> Response:
     q = request.query_params
     follow = query.boolean(q, "follow")
     previous = query.boolean(q, "previous")
@@ -130,16 +165,14 @@ async def logs(h: Handlers, r: Route, request: Request, tls: ssl.SSLContext | No
         if q.get(extra):
             params[extra] = q[extra]
     url = f"https://{addr}/containerLogs/{r.namespace}/{r.name}/{container}"
-    client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None), verify=tls or True, trust_env=False)
+    client = kubelets.http()
     try:
         resp = await client.send(client.build_request("GET", url, params=params), stream=True)
     except httpx.HTTPError as e:
-        await client.aclose()
         raise errors.APIError(500, "InternalError", f'Get "{url}": {e}') from None
     if resp.status_code != 200:
         text = (await resp.aread()).decode(errors="replace").strip()
         await resp.aclose()
-        await client.aclose()
         code = resp.status_code if resp.status_code in PASSED_ON else 500
         raise errors.APIError(code, PASSED_ON.get(code, "InternalError"), text)
 
@@ -151,7 +184,6 @@ async def logs(h: Handlers, r: Route, request: Request, tls: ssl.SSLContext | No
             return
         finally:
             await resp.aclose()
-            await client.aclose()
 
     return StreamingResponse(body(), 200, media_type="text/plain")
 
@@ -178,7 +210,7 @@ async def exec_ws(api: API, ws: WebSocket) -> None:
             url,
             subprotocols=[proto] if proto else None,  # type: ignore[list-item]
             max_size=None,
-            ssl=api.kubelet_tls or True,
+            ssl=api.kubelets.tls or True,
         )
     except Exception as e:
         await ws.accept(subprotocol=proto)

@@ -29,7 +29,7 @@ from skiff.apiserver.cache import WatchCache
 from skiff.apiserver.handlers import Handlers
 from skiff.apiserver.http import HTTPProtocol
 from skiff.apiserver.limits import Limits
-from skiff.apiserver.proxy import kubelet_client_context
+from skiff.apiserver.proxy import Kubelets, kubelet_client_context
 from skiff.apiserver.storage import encode_for_store
 from skiff.apiserver.timeutil import now_rfc3339
 from skiff.store import KeyExistsError, Store, StoreError, open_store
@@ -125,7 +125,7 @@ async def serve(data_dir: str, store_url: str, host: str, port: int, opts: Optio
     api.extra_routes = dashboard.routes()
     api.limits = Limits(opts.max_inflight, opts.max_watches_per_user)
     api.sa_tokens = ServiceAccountTokens(sa_key(data_dir), api.h.lookup)
-    api.kubelet_tls = kubelet_client_context(data_dir)
+    api.kubelets = Kubelets(kubelet_client_context(data_dir))
     tls: dict[str, Any] = {"http": HTTPProtocol, "ws": "websockets-sansio"}
     if not opts.insecure_http:
         ca = certs.load_or_create_ca(data_dir)

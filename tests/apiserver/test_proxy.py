@@ -86,3 +86,21 @@ def test_logs_and_exec(apiserver: APIServerHandle, kubelet: str, tmp_path: Path)
     res = k.run("exec", "hello", "--", "sh", "-c", "echo err >&2; exit 3", check=False)
     assert res.returncode == 3 and "err" in res.stderr
     assert k("exec", "-i", "hello", "--", "cat", input="piped\n").strip() == "piped"
+
+
+def test_exec_answers_the_pods_problem(apiserver: APIServerHandle, tmp_path: Path) -> None:
+    """kubectl falls back to SPDY (a POST) when its websocket upgrade is refused: that answer carries
+    what is wrong with the pod, as on Kubernetes."""
+    k = Kubectl(apiserver.kubeconfig, tmp_path / "cache")
+    unbound = POD.replace("  nodeName: NODE\n", "").replace("name: hello", "name: unbound")
+    k("apply", "-f", "-", input=unbound)
+    res = k.run("exec", "unbound", "--", "true", check=False)
+    assert res.returncode != 0
+    assert "pod unbound does not have a host assigned" in res.stderr, res.stderr
+    res = k.run("exec", "unbound", "-c", "nope", "--", "true", check=False)
+    assert "container nope is not valid for pod unbound" in res.stderr, res.stderr
+    res = k.run("exec", "missing", "--", "true", check=False)
+    assert 'pods "missing" not found' in res.stderr, res.stderr
+    with apiserver.client() as c:
+        r = c.post("/api/v1/namespaces/default/pods/unbound/exec", params={"command": "true"})
+    assert r.status_code == 400 and r.json()["reason"] == "BadRequest"
