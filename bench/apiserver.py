@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 
 from bench.tls import admin_tls
+from skiff.ports import free_port
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -432,11 +433,7 @@ def main() -> None:
     args = ap.parse_args()
     port = args.port
     if not port:
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
     if args.pid:
         import uvloop
 

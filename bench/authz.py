@@ -35,6 +35,7 @@ from skiff.apiserver.cache import WatchCache
 from skiff.apiserver.handlers import Route
 from skiff.apiserver.server import build
 from skiff.apiserver.storage import encode_for_store
+from skiff.ports import free_port
 from skiff.store import open_store
 
 
@@ -183,11 +184,7 @@ def main() -> None:
     import uvloop
 
     out: dict[str, Any] = {"in_process": uvloop.run(in_process(args.namespaces, args.decisions))}
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     with tempfile.TemporaryDirectory() as d:
         proc = start_server(Path(d), port)
         try:

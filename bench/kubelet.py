@@ -42,14 +42,7 @@ from skiff.api import core
 from skiff.api.coordination import Lease
 from skiff.client import Client
 from skiff.client.rest import ApiError
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from skiff.ports import free_port
 
 
 class Procs:
@@ -74,7 +67,7 @@ class Procs:
 
 
 async def start_apiserver(procs: Procs) -> str:
-    port = _free_port()
+    port = free_port()
     data = procs.tmp / "data"
     procs.start("apiserver", "apiserver", "--data-dir", str(data), "--port", str(port), "--bind", "127.0.0.1")
     for _ in range(600):

@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from bench.tls import admin_tls
-from skiff.up import free_port
+from skiff.ports import free_port
 from tests.fixtures.chromium import Browser
 
 LONGTASKS = """

@@ -23,7 +23,7 @@ import httpx
 import yaml
 
 from bench.tls import admin_tls
-from skiff.up import free_port
+from skiff.ports import free_port
 
 
 def node_ready_count(server: str, verify: ssl.SSLContext) -> int:

@@ -28,6 +28,7 @@ import httpx
 
 from skiff.apiserver.auth import certs, kubeconfigs
 from skiff.kubelet.node import host_address
+from skiff.ports import free_port
 
 READY_TIMEOUT_S = 30.0
 STOP_GRACE_S = 5.0
@@ -129,12 +130,6 @@ def prepare_data_dir(path: Path) -> Path:
     except OSError as exc:
         raise UpError(f"data dir {path} is not writable: {exc.strerror}") from None
     return path.resolve()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -17,12 +17,12 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import socket
 import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from skiff.ports import free_ports
 from skiff.up import Cluster, Component, UpError, check_port_free
 
 ETCD_MEMBERS = 3
@@ -70,25 +70,6 @@ class HALayout:
             )
         path.write_text(json.dumps(asdict(layout), indent=2) + "\n")
         return layout
-
-
-def free_ports(n: int, exclude: set[int]) -> list[int]:
-    """``n`` distinct free loopback ports, none in ``exclude`` (all held open at once while chosen, so
-    that the kernel cannot hand out one twice)."""
-    socks: list[socket.socket] = []
-    try:
-        ports: list[int] = []
-        while len(ports) < n:
-            sock = socket.socket()
-            socks.append(sock)
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-            if port not in exclude:
-                ports.append(port)
-        return ports
-    finally:
-        for sock in socks:
-            sock.close()
 
 
 def etcd_argv(data_dir: Path, layout: HALayout, i: int) -> list[str]:

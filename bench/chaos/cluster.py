@@ -15,7 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from skiff.up import free_port
+from skiff.ports import free_port
 
 
 class HAUp:

@@ -14,13 +14,14 @@ import contextlib
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
+
+from skiff.ports import free_port
 
 from .cache import Cache
 from .config import build_frameworks, parse_config
@@ -83,17 +84,11 @@ def run_algorithm(nodes: int, pods: int, workload: str, echo: Echo = print, seed
 # ---------------------------------------------------------------- through the API
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def _apiserver(echo: Echo) -> Any:
     """A throwaway `skiff apiserver` on SQLite in a temporary directory; yields (kubeconfig path, pid)."""
     d = tempfile.mkdtemp(prefix="skiff-bench-")
-    port = _free_port()
+    port = free_port()
     log = open(os.path.join(d, "apiserver.log"), "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "skiff", "apiserver", "--data-dir", d, "--port", str(port)],

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import kubernetes
 
-from skiff.up import free_port
+from skiff.ports import free_port
 
 T = TypeVar("T")
 

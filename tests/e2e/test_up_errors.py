@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from skiff.up import free_port
+from skiff.ports import free_port
 
 
 def run_up(
