@@ -37,7 +37,7 @@ from skiff.apiserver.auth.aggregation import Aggregator
 from skiff.apiserver.auth.attributes import non_resource
 from skiff.apiserver.auth.authenticate import Authenticator, unauthorized
 from skiff.apiserver.auth.authorizer import Authorizer
-from skiff.apiserver.auth.requests import route_attributes
+from skiff.apiserver.auth.requests import path_attributes, route_attributes
 from skiff.apiserver.auth.serviceaccounts import ServiceAccountTokens
 from skiff.apiserver.auth.user import MASTERS, USER_SCOPE_KEY, UserInfo, user_of
 from skiff.apiserver.handlers import Handlers, Route
@@ -133,6 +133,14 @@ class API:
             return
         method = scope.get("method", "GET")
         await self.authz.check(route_attributes(user, r, method, query_params, legacy_watch, verb))
+
+    async def authorize_unrouted(self, scope: Any, query_params: Any) -> None:
+        """403 unless the user may do what the path of a request that routes to nothing asks."""
+        user = user_of(scope)
+        if MASTERS in user.groups:
+            return
+        method = scope.get("method", "GET")
+        await self.authz.check(path_attributes(user, method, scope["path"], query_params))
 
     async def authorize_path(self, scope: Any) -> None:
         """403 unless the request's user may get this non-resource URL (discovery, /version, ...)."""
@@ -236,9 +244,15 @@ class API:
             return negotiate.respond(rl)
         if not parts or parts[0] not in ("api", "apis"):
             raise errors.page_not_found(path)
-        r, legacy_watch = self.parse(path)
-        if r is None:
-            raise errors.page_not_found(path)
+        try:
+            r, legacy_watch = self.parse(path)
+            if r is None:
+                raise errors.page_not_found(path)
+        except errors.APIError as e:
+            if e.code == 404:
+                # As Kubernetes: whoever may not do this learns 403, not whether the resource exists.
+                await self.authorize_unrouted(request.scope, request.query_params)
+            raise
         await self.authorize_route(r, request.scope, request.query_params, legacy_watch)
         return await self.resource(r, request, legacy_watch)
 
