@@ -232,8 +232,9 @@ class Cluster:
             self.metrics.append(f"https://127.0.0.1:{port}/metrics (scheduler{suffix})")
         for node in self._node_names(runtime):
             if runtime == "hollow":
-                # One process hosts every hollow node, so no single node identity fits it.
-                node_kubeconfig = self._identity("kubelet-hollow", "skiff:hollow-kubelets", "system:masters")
+                # One process hosts every hollow node, so no single node identity fits it: its rights
+                # come from the bootstrap role skiff:hollow-node, bound to its group.
+                node_kubeconfig = self._identity("kubelet-hollow", certs.HOLLOW_USER, certs.HOLLOW_NODES)
             else:
                 node_kubeconfig = self._identity(f"kubelet-{node}", f"system:node:{node}", "system:nodes")
             args = ["kubelet", "--kubeconfig", node_kubeconfig, "--node-name", node]

@@ -11,9 +11,11 @@ import kubernetes
 
 from skiff.api import core
 from skiff.api.coordination import Lease
-from skiff.client import ApiError
+from skiff.apiserver.auth.certs import HOLLOW_NODES, HOLLOW_USER
+from skiff.client import ApiError, Client
 from skiff.kubelet.kubelet import HollowKubelets
 from skiff.runtime.hollow import HollowRuntime
+from tests.auth.test_components import impersonating, refusals
 from tests.kubelet.conftest import Cluster, create, cstatus, pod_manifest, ready, running
 
 
@@ -268,8 +270,13 @@ async def test_kubelet_restart_adopts_process_containers(cluster: Cluster) -> No
 
 
 async def test_hollow_nodes_run_pods(cluster: Cluster) -> None:
+    # As `skiff up --runtime hollow` runs them: the hollow identity, not an admin (RBAC only).
+    kc = impersonating(
+        cluster.apiserver.kubeconfig, cluster.tmp / "hollow.kubeconfig", HOLLOW_USER, [HOLLOW_NODES]
+    )
+    client = Client.from_kubeconfig(kc)
     hollow = HollowKubelets(
-        cluster.client,
+        client,
         f"hollow-{uuid.uuid4().hex[:4]}",
         3,
         {"cpu": "8", "memory": "16Gi", "pods": "50"},
@@ -288,8 +295,10 @@ async def test_hollow_nodes_run_pods(cluster: Cluster) -> None:
         pod = await cluster.wait_pod("ghost", lambda p: running(p) and ready(p))
         assert pod.status and pod.status.host_ip == "127.0.0.1" and pod.status.pod_ip
         await cluster.kubectl("delete", "pod", "ghost", "--timeout=30s")
+        assert refusals(cluster.apiserver) == []  # the hollow identity was refused nothing
     finally:
         await hollow.stop()
+        await client.aclose()
 
 
 async def test_cli_bad_input_is_one_line(tmp_path: Path) -> None:

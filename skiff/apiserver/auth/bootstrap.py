@@ -1,8 +1,9 @@
 """The bootstrap RBAC policy written on every start (as Kubernetes' bootstrap roles): default roles
 for users (cluster-admin, admin, edit, view), discovery for everyone, and least-privilege roles for
-skiff's scheduler and controller manager (what they actually call), and system:kubelet-api-admin for
-the API server's identity towards kubelets. Kubelets are authorized by the node authorizer (node.py);
-the system:node role is kept, bound to nobody, as Kubernetes does.
+skiff's scheduler and controller manager (what they actually call), system:kubelet-api-admin for
+the API server's identity towards kubelets, and skiff:hollow-node for the process that plays every
+hollow node. Kubelets are authorized by the node authorizer (node.py); the system:node role is kept,
+bound to nobody, as Kubernetes does.
 
 Objects annotated rbac.authorization.kubernetes.io/autoupdate=true get back any default rule or
 subject they lost; rules and subjects an administrator added are kept.
@@ -21,7 +22,7 @@ from skiff.apiserver.storage import encode_for_store
 from skiff.apiserver.timeutil import now_rfc3339
 from skiff.store import ConflictError, KeyExistsError, Store
 
-from .certs import KUBELET_API_ADMINS
+from .certs import HOLLOW_NODES, KUBELET_API_ADMINS
 from .user import ALL_AUTHENTICATED, ALL_UNAUTHENTICATED, MASTERS
 
 Obj = dict[str, Any]
@@ -32,6 +33,8 @@ WRITE = ["create", "delete", "deletecollection", "patch", "update"]
 SCHEDULER = "system:kube-scheduler"
 CONTROLLER_MANAGER = "system:kube-controller-manager"
 AGG = "rbac.authorization.k8s.io/aggregate-to-"
+HOLLOW_ROLE = "skiff:hollow-node"
+NODE_LEASES = "kube-node-lease"
 
 
 def rule(verbs: list[str], groups: list[str], resources: list[str], names: list[str] | None = None) -> Obj:
@@ -68,6 +71,15 @@ def cluster_role(
     if aggregate:
         obj["aggregationRule"] = {"clusterRoleSelectors": [{"matchLabels": {AGG + aggregate: "true"}}]}
     return obj
+
+
+def role(name: str, namespace: str, rules: list[Obj]) -> Obj:
+    return {
+        "kind": "Role",
+        "apiVersion": API_VERSION,
+        "metadata": _meta(name, namespace=namespace),
+        "rules": rules,
+    }
 
 
 def subject(kind: str, name: str) -> Obj:
@@ -252,6 +264,21 @@ def cluster_roles() -> list[Obj]:
                 rule(["*"], [""], ["nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log"]),
             ],
         ),
+        # The process that plays every hollow node (`skiff kubelet --runtime hollow --count N`): what
+        # skiff's kubelet calls for the nodes it registers, with no node authorizer to narrow it to one
+        # node (one informer on every pod). Hollow nodes serve nothing, so no reviews.
+        cluster_role(
+            HOLLOW_ROLE,
+            [
+                *EVENTS,
+                rule(["create", "patch", "update", *READ], [""], ["nodes"]),
+                rule(["get", "patch", "update"], [""], ["nodes/status"]),
+                # delete: the kubelet confirms graceful deletion; create: mirror pods of static manifests
+                rule(["create", "delete", *READ], [""], ["pods"]),
+                rule(["patch", "update"], [""], ["pods/status"]),
+                rule(["get"], [""], ["namespaces"]),
+            ],
+        ),
         cluster_role(
             "system:node",
             [
@@ -297,10 +324,32 @@ def cluster_role_bindings() -> list[Obj]:
         cluster_role_binding(SCHEDULER, [subject("User", SCHEDULER)]),
         cluster_role_binding(CONTROLLER_MANAGER, [subject("User", CONTROLLER_MANAGER)]),
         cluster_role_binding("system:node", []),  # nodes are the node authorizer's
+        cluster_role_binding(HOLLOW_ROLE, [subject("Group", HOLLOW_NODES)]),
         cluster_role_binding(
             "system:kubelet-api-admin", [subject("Group", KUBELET_API_ADMINS)], "system:kubelet-api-admin"
         ),
     ]
+
+
+def role_binding(name: str, namespace: str, subjects: list[Obj]) -> Obj:
+    return {
+        "kind": "RoleBinding",
+        "apiVersion": API_VERSION,
+        "metadata": _meta(name, namespace=namespace),
+        "roleRef": {"apiGroup": GROUP, "kind": "Role", "name": name},
+        "subjects": subjects,
+    }
+
+
+def roles() -> list[Obj]:
+    # The hollow nodes' Leases, in kube-node-lease only (one process plays every node, so no name
+    # restriction fits; real kubelets get their own Lease from the node authorizer).
+    lease_verbs = ["create", "delete", "get", "patch", "update"]
+    return [role(HOLLOW_ROLE, NODE_LEASES, [rule(lease_verbs, ["coordination.k8s.io"], ["leases"])])]
+
+
+def role_bindings() -> list[Obj]:
+    return [role_binding(HOLLOW_ROLE, NODE_LEASES, [subject("Group", HOLLOW_NODES)])]
 
 
 def _merge(have: list[Any], want: list[Any]) -> list[Any]:
@@ -330,9 +379,16 @@ def reconciled(stored: Obj, want: Obj) -> Obj | None:
 
 async def seed(store: Store) -> None:
     """Create the default policy, and repair default objects that lost something."""
-    for plural, objs in (("clusterroles", cluster_roles()), ("clusterrolebindings", cluster_role_bindings())):
+    for plural, objs in (
+        ("clusterroles", cluster_roles()),
+        ("clusterrolebindings", cluster_role_bindings()),
+        ("roles", roles()),
+        ("rolebindings", role_bindings()),
+    ):
         for want in objs:
-            key = f"/registry/{plural}/{want['metadata']['name']}"
+            meta = want["metadata"]
+            ns = f"{meta['namespace']}/" if "namespace" in meta else ""
+            key = f"/registry/{plural}/{ns}{meta['name']}"
             obj = dict(want)
             obj["metadata"] = {
                 **want["metadata"],

@@ -171,6 +171,10 @@ def split_pem(data: bytes) -> tuple[bytes, bytes]:
 # as CN kube-apiserver-kubelet-client); its group is bound to system:kubelet-api-admin (bootstrap.py).
 KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client"
 KUBELET_API_ADMINS = "skiff:kubelet-api-admins"
+# The process that plays every hollow node (`skiff up --runtime hollow`): its user and the group that
+# the bootstrap role skiff:hollow-node is bound to.
+HOLLOW_USER = "skiff:hollow-kubelets"
+HOLLOW_NODES = "skiff:hollow-nodes"
 
 
 def kubelet_client_pem(data_dir: str | os.PathLike[str]) -> Path:
