@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
-import pytest
 
 from tests.apiserver.helpers import Kubectl, unique
 from tests.fixtures.apiserver import APIServerHandle
@@ -21,18 +18,6 @@ spec:
   - name: main
     image: {image}
 """
-
-
-@pytest.fixture
-def kubectl(shared_apiserver: APIServerHandle, tmp_path: Path) -> Kubectl:
-    return Kubectl(shared_apiserver.kubeconfig, tmp_path / "kube-cache")
-
-
-@pytest.fixture
-def ns(kubectl: Kubectl) -> str:
-    name = unique("kc")
-    kubectl("create", "namespace", name)
-    return name
 
 
 def test_get_namespaces_table(kubectl: Kubectl) -> None:

@@ -6,24 +6,8 @@ compiled-in types and leaves validation to the server."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
-
-from tests.apiserver.helpers import Kubectl, unique
-from tests.fixtures.apiserver import APIServerHandle
-
-
-@pytest.fixture
-def kubectl(shared_apiserver: APIServerHandle, tmp_path: Path) -> Kubectl:
-    return Kubectl(shared_apiserver.kubeconfig, tmp_path / "kube-cache")
-
-
-@pytest.fixture
-def ns(kubectl: Kubectl) -> str:
-    name = unique("oapi")
-    kubectl("create", "namespace", name)
-    return name
+from tests.apiserver.helpers import Kubectl
 
 
 def test_explain_pods(kubectl: Kubectl) -> None:

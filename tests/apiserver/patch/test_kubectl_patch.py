@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.apiserver.helpers import Kubectl, unique
 from tests.fixtures.apiserver import APIServerHandle
@@ -27,18 +25,6 @@ spec:
   - name: side
     image: busybox:1
 """
-
-
-@pytest.fixture
-def kubectl(shared_apiserver: APIServerHandle, tmp_path: Path) -> Kubectl:
-    return Kubectl(shared_apiserver.kubeconfig, tmp_path / "kube-cache")
-
-
-@pytest.fixture
-def ns(kubectl: Kubectl) -> str:
-    name = unique("patch")
-    kubectl("create", "namespace", name)
-    return name
 
 
 def get(kubectl: Kubectl, ns: str) -> dict[str, Any]:
