@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.apiserver.helpers import make_namespace, pod, unique
+from tests.apiserver.helpers import pod
 from tests.fixtures.apiserver import APIServerHandle
 
 
 @pytest.fixture
-def client(shared_apiserver: APIServerHandle) -> Iterator[httpx.Client]:
-    with shared_apiserver.client(timeout=30) as c:
-        yield c
-
-
-@pytest.fixture
-def ns(client: httpx.Client) -> str:
-    name = unique("ns")
-    make_namespace(client, name)
-    return name
+def client(c: httpx.Client) -> httpx.Client:
+    """The conftest's admin client, under the name these tests use."""
+    return c
 
 
 def test_version_and_discovery(client: httpx.Client) -> None:
