@@ -120,26 +120,14 @@ class NamespaceController:
 
     async def run(self) -> None:
         try:
-            await asyncio.gather(*(self._worker() for _ in range(self.workers)))
+            await asyncio.gather(
+                *(
+                    self.queue.serve(self.sync, log, "namespace deletion failed", "namespace")
+                    for _ in range(self.workers)
+                )
+            )
         finally:
             self.queue.shutdown()
-
-    async def _worker(self) -> None:
-        while True:
-            name = await self.queue.get()
-            try:
-                again = await self.sync(name)
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                log.warning("namespace deletion failed, will retry: %s", e, extra={"kv": {"namespace": name}})
-                self.queue.add_rate_limited(name)
-            else:
-                self.queue.forget(name)
-                if again is not None:
-                    self.queue.add_after(name, again)
-            finally:
-                self.queue.done(name)
 
     async def sync(self, name: str) -> float | None:
         """One pass; returns the delay before the next one while content remains, else None."""

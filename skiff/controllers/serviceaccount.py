@@ -8,7 +8,6 @@ A namespace being terminated is left alone (the API server would refuse the crea
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from skiff.api.core import Namespace, ServiceAccount
@@ -42,21 +41,7 @@ class ServiceAccountsController:
 
     async def run(self) -> None:
         try:
-            while True:
-                ns = await self.queue.get()
-                try:
-                    await self.sync(ns)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as e:
-                    log.warning(
-                        "cannot ensure the default service account: %s", e, extra={"kv": {"namespace": ns}}
-                    )
-                    self.queue.add_rate_limited(ns)
-                else:
-                    self.queue.forget(ns)
-                finally:
-                    self.queue.done(ns)
+            await self.queue.serve(self.sync, log, "cannot ensure the default service account", "namespace")
         finally:
             self.queue.shutdown()
 

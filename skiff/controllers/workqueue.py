@@ -5,7 +5,9 @@ with a per-key exponential backoff until forgotten."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 
 
 class WorkQueue:
@@ -75,3 +77,25 @@ class WorkQueue:
         for t in self._timers.values():
             t.cancel()
         self._timers.clear()
+
+    async def serve(
+        self, sync: Callable[[str], Awaitable[float | None]], log: logging.Logger, failed: str, key_name: str
+    ) -> None:
+        """One worker, until cancelled: hands each key to ``sync``. A failure is logged (``failed``
+        says what could not be done) and retried with back-off; a returned delay queues the key
+        again after it."""
+        while True:
+            key = await self.get()
+            try:
+                again = await sync(key)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.warning("%s, will retry: %s", failed, e, extra={"kv": {key_name: key}})
+                self.add_rate_limited(key)
+            else:
+                self.forget(key)
+                if again is not None:
+                    self.add_after(key, again)
+            finally:
+                self.done(key)
